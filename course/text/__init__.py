@@ -1,0 +1,1 @@
+"""Text: real offline tokenizers, the course's own passages, small word vocabularies."""
