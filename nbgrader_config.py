@@ -18,3 +18,10 @@ c.CourseDirectory.feedback_directory = "feedback"
 # for the release step only.
 c.ExecutePreprocessor.timeout = 600
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Feedback shows the student's work and scores, never hidden tests or what their failures print.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "course.grading.feedback.HideAnswerKey",
+]

@@ -1,0 +1,33 @@
+# Everything a student, an instructor or CI needs, from a fresh clone with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# nbgrader runs `alembic` from PATH; keep the venv's bin first whether or not it is activated.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: venv lab test demo release clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course needs Python 3.11; run: make PYTHON=/path/to/python3.11"'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=release
+
+test: venv  ## the whole test suite
+	$(BIN)/python -m pytest
+
+demo: venv  ## release, autograde, feedback, grades CSV and chart on sample submissions
+	$(BIN)/course demo
+
+release: venv  ## regenerate release/ from source/
+	$(BIN)/course release
+
+clean:
+	rm -rf demo-output submitted feedback gradebook.db grades.csv reports test-artifacts

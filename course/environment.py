@@ -1,0 +1,81 @@
+"""What this machine has: library versions, CPU/GPU, local model weights, and measured matmul speed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+LIBRARIES = ("torch", "transformers", "peft", "onnxruntime", "mistral-common", "ipywidgets", "nbgrader")
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def memory_gib() -> float:
+    """Physical memory of this machine in GiB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def gpu_description() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return f"{props.name} ({props.total_memory / 2**30:.0f} GiB), CUDA {torch.version.cuda}"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "Apple GPU (MPS); the course runs on the CPU there"
+    return "none: the course runs on the CPU"
+
+
+def local_weights(repo_ids: list[str]) -> dict[str, str | None]:
+    """For each Hugging Face repo id, the local folder of its weights in the HF cache, or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = {}
+    for repo_id in repo_ids:
+        path = try_to_load_from_cache(repo_id, "config.json")
+        found[repo_id] = os.path.dirname(path) if isinstance(path, str) else None
+    return found
+
+
+def report(repo_ids: list[str] | None = None) -> list[tuple[str, str]]:
+    """Rows of (item, value) describing this environment; by default checks the course's real models."""
+    if repo_ids is None:
+        repo_ids = course_repo_ids()
+    rows = [
+        ("Python", sys.version.split()[0]),
+        ("platform", f"{platform.system()} {platform.machine()}"),
+        ("CPU cores", str(os.cpu_count())),
+        ("memory", f"{memory_gib():.1f} GiB"),
+        ("GPU", gpu_description()),
+    ]
+    rows += [(library, _version(library)) for library in LIBRARIES]
+    for repo_id, folder in local_weights(repo_ids).items():
+        rows.append((f"weights {repo_id}", folder or "not found locally (the lessons use tiny models)"))
+    return rows
+
+
+def course_repo_ids() -> list[str]:
+    """Hugging Face repo ids of the real models whose configurations ship with the course."""
+    return []
+
+
+def matmul_gflops(sizes: list[int], repeats: int = 5) -> list[float]:
+    """Measured float32 matrix-multiply speed, in GFLOP/s, for square matrices of each size."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from .timing import measure
+
+    speeds = []
+    for n in tqdm(sizes, desc="matmul sizes"):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        timing = measure(lambda a=a, b=b: a @ b, repeats=repeats, warmup=1)
+        speeds.append(2 * n**3 / timing.median / 1e9)
+    return speeds

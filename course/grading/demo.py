@@ -1,0 +1,56 @@
+"""`course demo`: the instructor's whole job on a small sample class, in a separate folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..quiz.questions import load_questions
+from .grade import GradeResult, grade
+from .nbgrader_runner import check_lessons
+from .release import release
+from .samples import answer_key, exercise_ids, write_submission, wrong_choice
+
+MARKER = ".course-demo"
+
+
+def _class_for(root: Path, lesson: str) -> dict[str, tuple[set[str] | None, dict[str, list[str]]]]:
+    """Five sample students: all right, blank, one graded quiz wrong, half the exercises, quizzes only."""
+    key = answer_key(root, lesson)
+    exercises = exercise_ids(root / "release" / lesson / f"{lesson}.ipynb")
+    one_wrong = dict(key)
+    if key:
+        first = sorted(key)[0]
+        options = [o.id for o in load_questions(lesson, "en")[first].options]
+        one_wrong[first] = wrong_choice(options, key[first])
+    return {
+        "ada": (None, key),
+        "ben": (set(), {}),
+        "chloe": (None, one_wrong),
+        "dev": (set(exercises[: len(exercises) // 2 or 1]), key),
+        "eve": (set(), key),
+    }
+
+
+def demo(root: Path, out: Path, wanted: list[str] | None = None) -> GradeResult:
+    """Copy the lessons to ``out``, release them, submit for a sample class, grade, and report."""
+    lessons = check_lessons(root, wanted or ["00-orientation"])
+    out = out.resolve()
+    if out.exists():
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"{out} exists and is not a demo folder; choose another --out.")
+        shutil.rmtree(out)
+    (out / "source").mkdir(parents=True)
+    (out / MARKER).touch()
+    shutil.copy2(root / "nbgrader_config.py", out / "nbgrader_config.py")
+    for lesson in lessons:
+        shutil.copytree(root / "source" / lesson, out / "source" / lesson,
+                        ignore=shutil.ignore_patterns("answers*.json", ".*"))
+        if (root / "samples" / "answers" / f"{lesson}.json").exists():
+            (out / "samples" / "answers").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / "samples" / "answers" / f"{lesson}.json", out / "samples" / "answers")
+    release(out, lessons)
+    for lesson in lessons:
+        for student, (solve, answers) in _class_for(out, lesson).items():
+            write_submission(out, student, lesson, solve, answers)
+    return grade(out, lessons)

@@ -1,0 +1,31 @@
+"""Reading results the way an instructor would: from grades.csv, and from feedback HTML."""
+
+import csv
+import json
+from pathlib import Path
+
+from course.grading.release import secret_snippets
+
+
+def scores(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    """``{(lesson, student): (score, max_score)}`` from nbgrader's CSV export."""
+    with grades_csv.open() as handle:
+        return {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
+                for r in csv.DictReader(handle)}
+
+
+def points(source_notebook: Path) -> dict[str, float]:
+    """Points of each grade cell in an instructor notebook."""
+    cells = json.loads(source_notebook.read_text())["cells"]
+    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"].get("points", 0))
+            for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def assert_feedback_hides_key(course: Path, lesson: str) -> None:
+    secrets = secret_snippets(course / "source" / lesson / f"{lesson}.ipynb")
+    pages = list((course / "feedback").glob(f"*/{lesson}/*.html"))
+    assert pages, "feedback was generated"
+    for page in pages:
+        text = page.read_text()
+        leaked = [s for s in secrets if s in text or s.replace('"', "&quot;") in text]
+        assert not leaked, f"{page} shows hidden lines: {leaked[:2]}"

@@ -1,0 +1,52 @@
+"""The `course` command: help, and one-line errors that name the fix."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def course(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "course.grading.cli", *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command", [[], ["release"], ["grade"], ["demo"]])
+def test_help(command):
+    result = course(*command, "--help", cwd=ROOT)
+    assert result.returncode == 0 and "usage: course" in result.stdout
+
+
+@pytest.fixture()
+def empty_course(tmp_path):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "source" / "00-orientation", tmp_path / "source" / "00-orientation")
+    return tmp_path
+
+
+def _one_line_error(result, *words):
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("course: error:"), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_grade_without_gradebook_says_release_first(empty_course):
+    _one_line_error(course("grade", cwd=empty_course), "course release")
+
+
+def test_grade_with_nothing_submitted(empty_course):
+    (empty_course / "gradebook.db").touch()
+    _one_line_error(course("grade", cwd=empty_course), "submitted/<student>/<lesson>/")
+
+
+def test_unknown_lesson(empty_course):
+    _one_line_error(course("release", "--lesson", "99-nope", cwd=empty_course), "00-orientation")
+
+
+def test_outside_a_course_folder(tmp_path):
+    _one_line_error(course("release", cwd=tmp_path), "--root")

@@ -1,0 +1,36 @@
+"""`course demo`: the whole instructor loop on lesson 00, with exact expected grades."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.grading_helpers import assert_feedback_hides_key, points, scores
+
+LESSON = "00-orientation"
+
+
+@pytest.mark.slow
+def test_demo_grades_the_sample_class_exactly(tmp_path):
+    out = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "course.grading.cli", "demo", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for printed in ("grades.csv", "class-scores.png", "feedback"):
+        assert printed in result.stdout
+
+    grades = scores(out / "grades.csv")
+    cell_points = points(ROOT / "source" / LESSON / f"{LESSON}.ipynb")
+    full = sum(cell_points.values())
+    assert full == 3.0
+    assert grades[(LESSON, "ada")] == (full, full), "all correct gets full marks"
+    assert grades[(LESSON, "ben")] == (0.0, full), "a blank submission gets 0 and is graded"
+    assert grades[(LESSON, "chloe")] == (full - cell_points["grade-why-tiny-models"], full), \
+        "one wrong graded quiz answer loses exactly that question's points"
+    assert grades[(LESSON, "eve")] == (cell_points["grade-why-tiny-models"], full), "quiz only"
+
+    chart = out / "reports" / "class-scores.png"
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_feedback_hides_key(out, LESSON)
+    assert not list((out / "release").rglob("answers*.json"))
