@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # nbgrader runs `alembic` from PATH; keep the venv's bin first whether or not it is activated.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Jupyter refuses to run as root unless told (containers, CI)
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: venv lab test demo release clean
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=release
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=release $(LAB_FLAGS)
 
 test: venv  ## the whole test suite
 	$(BIN)/python -m pytest

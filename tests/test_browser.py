@@ -1,0 +1,218 @@
+"""The student's loop in a real JupyterLab, driven in headless Chromium through Playwright.
+
+For every lesson in release/: run up to the first quiz, click an option, see "Answer recorded" and find
+it in answers.json, restart the kernel and see the choice restored, run the whole lesson (plots render as
+images, progress bars show), and press nbgrader's Validate. Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from course.grading.samples import answer_key, solved_notebook
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+RELEASED = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+               "--disable-background-networking", "--disable-component-update"]
+
+if CHROMIUM is None:
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but no chromium on PATH: .ci/run installs Debian's chromium", pytrace=False)
+    pytestmark = pytest.mark.skip(reason="no chromium on PATH (apt-get install chromium); runs in CI")
+else:
+    pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 over a copy of release/ whose exercises are solved; stopped by PID."""
+    root = tmp_path_factory.mktemp("lab")
+    for lesson in RELEASED:
+        shutil.copytree(ROOT / "release" / lesson, root / lesson)
+        for notebook in (root / lesson).glob("*.ipynb"):
+            solved = solved_notebook(notebook, ROOT / "source" / lesson / notebook.name)
+            notebook.write_text(json.dumps(solved))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = (root / "jupyter.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.expose_app_in_browser=True", *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start; see {root / 'jupyter.log'}", pytrace=False)
+                time.sleep(0.5)
+        yield {"url": url, "token": token, "root": root}
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the server and its kernels by process group; it may already have exited."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(server.pid, sig)
+            server.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def _quiz_cells(lesson: str) -> list[tuple[int, str]]:
+    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    found = []
+    for index, cell in enumerate(cells):
+        text = "".join(cell["source"])
+        if text.startswith(f'ask("{lesson}", "'):
+            found.append((index, text.split('"')[3]))
+    return found
+
+
+class Notebook:
+    """Helpers over one open notebook, through JupyterLab's command registry (window.jupyterapp)."""
+
+    def __init__(self, page, shot: Path):
+        self.page, self.shot = page, shot
+
+    def fail(self, message: str):
+        self.page.screenshot(path=str(self.shot), full_page=False)
+        pytest.fail(f"{message} (screenshot: {self.shot})", pytrace=False)
+
+    def js(self, script: str, arg=None):
+        return self.page.evaluate(script, arg)
+
+    def wait_idle(self, timeout_s: float = 240):
+        deadline = time.monotonic() + timeout_s
+        time.sleep(0.3)
+        while time.monotonic() < deadline:
+            status = self.js("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status")
+            executing = self.js("() => document.querySelectorAll('.jp-Notebook .jp-mod-executing').length")
+            if status == "idle" and not executing:
+                return
+            time.sleep(0.3)
+        self.fail(f"kernel still busy after {timeout_s} s")
+
+    def run_through(self, index: int):
+        """Run every cell up to and including cell ``index``."""
+        self.js("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
+        self.js("() => window.jupyterapp.commands.execute('notebook:run-all-above')")
+        self.wait_idle()
+        self.js("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
+        self.js("() => window.jupyterapp.commands.execute('notebook:run-cell')")
+        self.wait_idle()
+
+    def cell(self, index: int):
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
+    lesson = lesson_name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    nb = Notebook(page, ARTIFACTS / f"{lesson}-failure.png")
+    page.goto(f"{lab['url']}/lab/tree/{lesson}/{lesson}.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel",
+                           timeout=90_000)
+    nb.wait_idle()
+    answers = lab["root"] / lesson / "answers.json"
+    key = answer_key(ROOT, lesson)
+
+    for index, question in _quiz_cells(lesson):
+        nb.run_through(index)
+        cell = nb.cell(index)
+        try:
+            cell.locator(".course-quiz").wait_for(timeout=30_000)
+        except Exception:
+            nb.fail(f"{lesson}: quiz {question} did not render")
+        options = cell.locator(".widget-radio-box label, .widget-checkbox input")
+        choice = 1 if options.count() > 1 else 0
+        options.nth(choice).click()
+        try:
+            cell.get_by_text("Answer recorded").wait_for(timeout=15_000)
+        except Exception:
+            nb.fail(f"{lesson}: no 'Answer recorded' after clicking {question}")
+        saved = json.loads(answers.read_text())["answers"]
+        if question not in saved:
+            nb.fail(f"{lesson}: {question} not in {answers}")
+        cell.screenshot(path=str(ARTIFACTS / f"{lesson}-{question}.png"))
+        chosen = saved[question]
+
+        nb.js("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+        nb.wait_idle()
+        nb.run_through(index)
+        if cell.get_by_text("restored from your answers file").count() == 0:
+            nb.fail(f"{lesson}: {question} not restored after a kernel restart")
+        if question in key and chosen != key[question]:
+            # leave the graded answer right, so Validate below checks a fully solved notebook
+            from course.quiz.store import record_answer
+
+            record_answer(question, key[question], answers)
+
+    nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    nb.wait_idle()
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg, "
+                          ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    if errors.count():
+        nb.fail(f"{lesson}: a cell raised an error when run in JupyterLab")
+    if page.locator(".jp-OutputArea-output img").count() == 0:
+        nb.fail(f"{lesson}: no plot rendered as an image")
+    if page.locator(".jp-OutputArea-output .widget-hprogress, .jp-OutputArea-output progress").count() == 0:
+        nb.fail(f"{lesson}: no progress bar shown")
+
+    page.locator(".validate-button button, button.validate-button, .validate-button").first.click()
+    try:
+        page.locator("#validation-message").wait_for(timeout=240_000)
+    except Exception:
+        nb.fail(f"{lesson}: Validate showed no report")
+    page.screenshot(path=str(ARTIFACTS / f"{lesson}-validate.png"))
+    page.close()
+
+
+def pytest_generate_tests(metafunc):
+    if "lesson_name" in metafunc.fixturenames:
+        metafunc.parametrize("lesson_name", RELEASED)
