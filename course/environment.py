@@ -33,13 +33,13 @@ def gpu_description() -> str:
     return "none: the course runs on the CPU"
 
 
-def local_weights(repo_ids: list[str]) -> dict[str, str | None]:
-    """For each Hugging Face repo id, the local folder of its weights in the HF cache, or None."""
+def local_weights(repo_ids: list[str], cache_dir: str | None = None) -> dict[str, str | None]:
+    """For each Hugging Face repo id, the local folder of its files in the HF cache, or None."""
     from huggingface_hub import try_to_load_from_cache
 
     found = {}
     for repo_id in repo_ids:
-        path = try_to_load_from_cache(repo_id, "config.json")
+        path = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir)
         found[repo_id] = os.path.dirname(path) if isinstance(path, str) else None
     return found
 
@@ -63,7 +63,9 @@ def report(repo_ids: list[str] | None = None) -> list[tuple[str, str]]:
 
 def course_repo_ids() -> list[str]:
     """Hugging Face repo ids of the real models whose configurations ship with the course."""
-    return []
+    from .models.configs import MODEL_NAMES, model_card
+
+    return [model_card(name).hf_repo for name in MODEL_NAMES]
 
 
 def matmul_gflops(sizes: list[int], repeats: int = 5) -> list[float]:

@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+import sys
 import tomllib
 
 from tests.conftest import ROOT
@@ -30,3 +31,9 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
     conda = set(re.findall(r"^\s+- ([A-Za-z0-9_.\-]+==[^\s]+)$", (ROOT / "environment.yml").read_text(), re.M))
     assert conda == pins
     assert "torch==2.13.0" in pins
+
+
+def test_ruff_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "course", "tests", "tools"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -78,7 +78,8 @@ def save(path: str | Path, cells: list) -> None:
         "language_info": {"name": "python"},
     }
     for index, cell in enumerate(nb.cells):
-        cell["id"] = re.sub(r"[^a-zA-Z0-9-]", "-", cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{index}"))[:64]
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{index}")
+        cell["id"] = re.sub(r"[^a-zA-Z0-9-]", "-", name)[:64]
     nbformat.validate(nb)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
