@@ -50,3 +50,11 @@ def test_unknown_lesson(empty_course):
 
 def test_outside_a_course_folder(tmp_path):
     _one_line_error(course("release", cwd=tmp_path), "--root")
+
+
+def test_course_command_starts_without_heavy_libraries():
+    probe = ("import sys, course.grading.cli, course.grading.demo, course.grading.grade, course.grading.release; "
+             "print(sorted(m for m in ('torch', 'transformers', 'ipywidgets') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
