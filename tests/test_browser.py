@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -54,12 +55,21 @@ def lab(tmp_path_factory):
             solved = solved_notebook(notebook, ROOT / "source" / lesson / notebook.name)
             notebook.write_text(json.dumps(solved))
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    settings = root / ".lab-settings"
+    # render every cell (no windowing, so cell N in the DOM is cell N of the notebook), and no news pop-up
+    for plugin, value in [("notebook-extension/tracker", {"windowingMode": "defer"}),
+                          ("apputils-extension/notification", {"fetchNews": "false"})]:
+        target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               JUPYTERLAB_SETTINGS_DIR=str(settings))
     log = (root / "jupyter.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True", *(["--allow-root"] if os.geteuid() == 0 else [])],
+         f"--LabApp.workspaces_dir={root / '.workspaces'}", "--LabApp.expose_app_in_browser=True",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -112,6 +122,26 @@ def _quiz_cells(lesson: str) -> list[tuple[int, str]]:
     return found
 
 
+def _uses_progress_bars(lesson: str) -> bool:
+    """Whether the lesson, or a course module it imports, shows tqdm progress bars."""
+    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells)
+    sources = [text]
+    for package, names in re.findall(r"from (course[\w.]*) import ([\w, ]+)", text):
+        for name in [package, *(f"{package}.{n.strip()}" for n in names.split(","))]:
+            path = ROOT / Path(*name.split("."))
+            for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+                if candidate.is_file():
+                    sources.append(candidate.read_text())
+    return any("tqdm" in source for source in sources)
+
+
+def _setup_cell(lesson: str) -> int:
+    """Index of the cell that imports the quiz widget."""
+    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    return next(i for i, c in enumerate(cells) if "from course.quiz import" in "".join(c["source"]))
+
+
 class Notebook:
     """Helpers over one open notebook, through JupyterLab's command registry (window.jupyterapp)."""
 
@@ -125,28 +155,30 @@ class Notebook:
     def js(self, script: str, arg=None):
         return self.page.evaluate(script, arg)
 
-    def wait_idle(self, timeout_s: float = 240):
-        deadline = time.monotonic() + timeout_s
-        time.sleep(0.3)
+    def wait_idle(self, timeout_s: float = 300):
+        """Wait until the kernel is idle and no cell is running or queued, three polls in a row."""
+        deadline, calm = time.monotonic() + timeout_s, 0
         while time.monotonic() < deadline:
+            time.sleep(0.4)
             status = self.js("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status")
-            executing = self.js("() => document.querySelectorAll('.jp-Notebook .jp-mod-executing').length")
-            if status == "idle" and not executing:
+            busy = self.js("() => Array.from(document.querySelectorAll('.jp-InputArea-prompt'))"
+                           ".some(p => p.textContent.includes('*'))")
+            calm = calm + 1 if status == "idle" and not busy else 0
+            if calm == 3:
                 return
-            time.sleep(0.3)
         self.fail(f"kernel still busy after {timeout_s} s")
 
-    def run_through(self, index: int):
-        """Run every cell up to and including cell ``index``."""
-        self.js("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
-        self.js("() => window.jupyterapp.commands.execute('notebook:run-all-above')")
-        self.wait_idle()
+    def run_cell(self, index: int):
         self.js("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
         self.js("() => window.jupyterapp.commands.execute('notebook:run-cell')")
         self.wait_idle()
 
+    def panel(self) -> str:
+        """CSS selector of the open notebook (other notebooks' cells stay in the DOM in hidden tabs)."""
+        return "#" + self.js("() => window.jupyterapp.shell.currentWidget.id")
+
     def cell(self, index: int):
-        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        return self.page.locator(f"{self.panel()} .jp-Cell").nth(index)
 
 
 def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
@@ -154,7 +186,8 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     nb = Notebook(page, ARTIFACTS / f"{lesson}-failure.png")
-    page.goto(f"{lab['url']}/lab/tree/{lesson}/{lesson}.ipynb?token={lab['token']}")
+    # ?reset: a fresh workspace, so notebooks from earlier tests are not reopened beside this one
+    page.goto(f"{lab['url']}/lab/tree/{lesson}/{lesson}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel",
                            timeout=90_000)
@@ -162,47 +195,49 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
     answers = lab["root"] / lesson / "answers.json"
     key = answer_key(ROOT, lesson)
 
-    for index, question in _quiz_cells(lesson):
-        nb.run_through(index)
+    # the whole lesson, as a student runs it: no errors, plots as images, progress bars where work is long
+    nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    nb.wait_idle()
+    panel = nb.panel()
+    if page.locator(f"{panel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count():
+        nb.fail(f"{lesson}: a cell raised an error when run in JupyterLab")
+    if page.locator(f"{panel} .jp-OutputArea-output img").count() == 0:
+        nb.fail(f"{lesson}: no plot rendered as an image")
+    bars = page.locator(f"{panel} .jp-OutputArea-output .widget-hprogress, {panel} .jp-OutputArea-output progress")
+    if _uses_progress_bars(lesson) and bars.count() == 0:
+        nb.fail(f"{lesson}: no progress bar shown")
+
+    quizzes = _quiz_cells(lesson)
+    for index, question in quizzes:
         cell = nb.cell(index)
         try:
             cell.locator(".course-quiz").wait_for(timeout=30_000)
         except Exception:
             nb.fail(f"{lesson}: quiz {question} did not render")
         options = cell.locator(".widget-radio-box label, .widget-checkbox input")
-        choice = 1 if options.count() > 1 else 0
-        options.nth(choice).click()
+        options.nth(1 if options.count() > 1 else 0).click()
         try:
             cell.get_by_text("Answer recorded").wait_for(timeout=15_000)
         except Exception:
             nb.fail(f"{lesson}: no 'Answer recorded' after clicking {question}")
-        saved = json.loads(answers.read_text())["answers"]
-        if question not in saved:
+        if question not in json.loads(answers.read_text())["answers"]:
             nb.fail(f"{lesson}: {question} not in {answers}")
         cell.screenshot(path=str(ARTIFACTS / f"{lesson}-{question}.png"))
-        chosen = saved[question]
 
-        nb.js("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
-        nb.wait_idle()
-        nb.run_through(index)
-        if cell.get_by_text("restored from your answers file").count() == 0:
-            nb.fail(f"{lesson}: {question} not restored after a kernel restart")
-        if question in key and chosen != key[question]:
-            # leave the graded answer right, so Validate below checks a fully solved notebook
-            from course.quiz.store import record_answer
-
-            record_answer(question, key[question], answers)
-
-    nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # a fresh kernel: re-running the quiz cells shows the recorded choices again
+    nb.js("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     nb.wait_idle()
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg, "
-                          ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
-    if errors.count():
-        nb.fail(f"{lesson}: a cell raised an error when run in JupyterLab")
-    if page.locator(".jp-OutputArea-output img").count() == 0:
-        nb.fail(f"{lesson}: no plot rendered as an image")
-    if page.locator(".jp-OutputArea-output .widget-hprogress, .jp-OutputArea-output progress").count() == 0:
-        nb.fail(f"{lesson}: no progress bar shown")
+    nb.run_cell(_setup_cell(lesson))
+    for index, question in quizzes:
+        nb.run_cell(index)
+        if nb.cell(index).get_by_text("restored from your answers file").count() == 0:
+            nb.fail(f"{lesson}: {question} not restored after a kernel restart")
+
+    # leave the graded answers right, so that Validate below checks a fully solved notebook
+    from course.quiz.store import record_answer
+
+    for question, choice in key.items():
+        record_answer(question, choice, answers)
 
     page.locator(".validate-button button, button.validate-button, .validate-button").first.click()
     try:
