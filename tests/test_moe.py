@@ -12,13 +12,13 @@ from course.lessons.moe import (
     forward_flops_per_token,
     imbalance,
     routing_table,
-    single_thread,
     to_transformers_block,
     top_k_routing,
 )
 from course.models.configs import model_card
 from course.models.params import count_parameters
 from course.models.tiny import build_tiny
+from course.runtime import single_thread
 
 
 def test_top_k_routing_picks_the_best_experts_and_weights_sum_to_one():

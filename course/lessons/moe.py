@@ -9,8 +9,6 @@ copies the reference weights into that layout so both can be compared.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -18,21 +16,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.models.params import count_parameters
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run PyTorch on one CPU thread inside the block.
-
-    Tiny models lose more to handing work between threads than they gain, and one
-    thread gives steadier timings on a busy machine.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _check_top_k(k: int, num_experts: int) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 
 import torch
 
-from course.lessons.moe import forward_flops_per_token, single_thread
+from course.lessons.moe import forward_flops_per_token
 from course.models.params import count_parameters
 from course.models.tiny import build_tiny, tiny_config_dict
+from course.runtime import single_thread
 from course.timing import Timing, measure
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from course.lessons.moe import capture_routing, expert_load, imbalance, single_thread
+from course.lessons.moe import capture_routing, expert_load, imbalance
 from course.models.tiny import build_tiny
+from course.runtime import single_thread
 
 MODEL_NAME = "phi-3.5-moe"
 AUX_COEF = 0.1  # much larger than in long pre-training runs: ours lasts seconds

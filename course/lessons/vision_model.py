@@ -21,6 +21,7 @@ from typing import Any
 
 from course.lessons.vision import CHAT_TEMPLATE, IMAGE_TOKEN, LLAMA_VISION_REPO, MODEL_NAME, chat_messages
 from course.lessons.vision_data import ANSWERS, QUESTIONS, Example, chance_accuracy, make_examples
+from course.runtime import single_thread
 
 TILE_SIZE = 32  # pixels a side of the tiny model's tiles (the real model: 560)
 PATCH_SIZE = 16  # pixels a side of one patch (the real model: 14): 2 x 2 patches per tile
@@ -150,20 +151,6 @@ def encode(processor, examples: list[Example], with_answers: bool = False):
         labels = ids.masked_fill(positions < answer_start, -100)
         batch["labels"] = labels.masked_fill(batch["attention_mask"] == 0, -100)
     return batch
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """PyTorch on one CPU thread inside the block: a tiny model loses more to sharing its small matrix
-    products between threads than it gains, and much more so on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _lr_factor(step: int, total: int, warmup: int) -> float:
