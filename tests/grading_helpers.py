@@ -4,7 +4,7 @@ import csv
 import json
 from pathlib import Path
 
-from course.grading.release import secret_snippets
+from course.grading.release import _visible_source, secret_snippets
 
 
 def scores(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
@@ -22,7 +22,9 @@ def points(source_notebook: Path) -> dict[str, float]:
 
 
 def assert_feedback_hides_key(course: Path, lesson: str) -> None:
-    secrets = secret_snippets(course / "source" / lesson / f"{lesson}.ipynb")
+    source = course / "source" / lesson / f"{lesson}.ipynb"
+    visible = _visible_source(source)  # lines the student sees anyway are no secret
+    secrets = [s for s in secret_snippets(source) if s not in visible]
     pages = list((course / "feedback").glob(f"*/{lesson}/*.html"))
     assert pages, "feedback was generated"
     for page in pages:

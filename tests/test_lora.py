@@ -1,0 +1,88 @@
+import pytest
+import torch
+from torch import nn
+
+from course.lessons.lora import LoRALinear, lora_parameter_count, trainable_parameters
+
+
+def make(r=4, alpha=8.0, bias=True):
+    torch.manual_seed(0)
+    return LoRALinear(nn.Linear(16, 12, bias=bias), r=r, alpha=alpha)
+
+
+def test_starts_equal_to_the_base_layer():
+    layer = make()
+    x = torch.randn(3, 16)
+    assert torch.equal(layer(x), layer.base(x))
+    assert torch.count_nonzero(layer.lora_B) == 0
+    assert torch.count_nonzero(layer.lora_A) > 0
+
+
+def test_only_the_low_rank_factors_train():
+    layer = make(r=3)
+    assert not layer.base.weight.requires_grad and not layer.base.bias.requires_grad
+    assert trainable_parameters(layer) == 3 * (16 + 12)
+    assert layer.lora_A.shape == (3, 16) and layer.lora_B.shape == (12, 3)
+
+
+def test_forward_adds_the_scaled_update():
+    layer = make(r=2, alpha=6.0)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    x = torch.randn(5, 16)
+    expected = layer.base(x) + 3.0 * x @ (layer.lora_B @ layer.lora_A).T
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+    assert not torch.allclose(layer(x), layer.base(x))
+
+
+def test_merge_gives_one_linear_with_the_same_outputs():
+    layer = make()
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    merged = layer.merge()
+    assert type(merged) is nn.Linear
+    x = torch.randn(7, 16)
+    assert torch.allclose(merged(x), layer(x), atol=1e-5)
+    assert torch.allclose(merged.weight, layer.base.weight + layer.delta_weight())
+
+
+def test_merge_without_bias():
+    layer = make(bias=False)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    merged = layer.merge()
+    assert merged.bias is None
+    x = torch.randn(2, 16)
+    assert torch.allclose(merged(x), layer(x), atol=1e-5)
+
+
+def test_gradients_reach_only_a_and_b():
+    layer = make()
+    layer(torch.randn(4, 16)).sum().backward()
+    assert layer.base.weight.grad is None
+    assert layer.lora_B.grad is not None and torch.count_nonzero(layer.lora_B.grad) > 0
+
+
+def test_alpha_defaults_to_r():
+    assert make(r=4, alpha=None).scaling == 1.0
+
+
+@pytest.mark.parametrize("r", [0, 13])
+def test_bad_rank_is_refused(r):
+    with pytest.raises(ValueError, match="rank"):
+        LoRALinear(nn.Linear(16, 12), r=r)
+
+
+def test_only_linear_layers_are_wrapped():
+    with pytest.raises(TypeError, match="nn.Linear"):
+        LoRALinear(nn.Conv1d(3, 3, 1), r=1)
+
+
+def test_lora_parameter_count():
+    assert lora_parameter_count([(16, 12)], 3) == 84
+    assert lora_parameter_count([(4096, 4096), (4096, 1024)], 8) == 8 * (8192 + 5120)
+    assert lora_parameter_count([], 8) == 0
+    with pytest.raises(ValueError):
+        lora_parameter_count([(16, 12)], 0)
+    with pytest.raises(ValueError):
+        lora_parameter_count([(16, 0)], 2)
