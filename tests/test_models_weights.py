@@ -36,7 +36,7 @@ def test_missing_repo_names_the_repo_and_the_command():
         load_pretrained("mistral-nemo-12b")
     message = str(error.value)
     assert "mistralai/Mistral-Nemo-Base-2407" in message
-    assert "huggingface-cli download mistralai/Mistral-Nemo-Base-2407" in message
+    assert "hf download mistralai/Mistral-Nemo-Base-2407" in message
 
 
 def test_repo_id_needs_a_class():

@@ -59,7 +59,8 @@ def load_pretrained(path_or_repo_id: str | Path, cls: Any = None, **kwargs: Any)
     except OSError as error:
         raise WeightsNotFoundError(
             f"The weights of {repo_id} are not on this machine. On a computer with internet access run "
-            f"`huggingface-cli download {repo_id}` (it fills the cache at {_hub_cache()}), or download them "
+            f"`hf download {repo_id}` (it fills the cache at {_hub_cache()}; gated models such as Meta's "
+            "Llama need `hf auth login` and the licence accepted on the model page first), or download them "
             "to a folder and pass that folder's path."
         ) from error
 
