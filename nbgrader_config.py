@@ -16,6 +16,9 @@ c.CourseDirectory.feedback_directory = "feedback"
 # Students' graded quiz answers live in answers.json beside the notebook, so
 # autograde must copy it; `course release` adds answers files to the ignore list
 # for the release step only.
+# nbgrader's own execution (Validate in JupyterLab, plain `nbgrader autograde`). `course grade` does not use
+# nbgrader autograde: it runs each notebook in a sandboxed kernel with its own limits (`course grade --help`),
+# takes every graded cell from the gradebook, and scores quizzes from answers.json outside the kernel.
 c.ExecutePreprocessor.timeout = 600
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

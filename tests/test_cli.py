@@ -1,4 +1,4 @@
-"""The `course` command: help, and one-line errors that name the fix."""
+"""The `course` command: help, and one-line errors that name the fix (bad folders, --db-url, --workers)."""
 
 import shutil
 import subprocess
@@ -32,7 +32,7 @@ def _one_line_error(result, *words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("course: error:"), result.stderr
     for word in words:
-        assert word in lines[0]
+        assert word in lines[0], lines[0]
 
 
 def test_grade_without_gradebook_says_release_first(empty_course):
@@ -58,3 +58,25 @@ def test_course_command_starts_without_heavy_libraries():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["grade", "release"])
+def test_a_db_url_that_is_not_one(empty_course, command):
+    _one_line_error(course(command, "--db-url", "gradebook please", cwd=empty_course),
+                    "is not a database URL", "postgresql://")
+
+
+def test_an_unreachable_database_hides_its_password(empty_course):
+    result = course("grade", "--db-url", "postgresql://grader:s3cret@127.0.0.1:9/gradebook", cwd=empty_course)
+    _one_line_error(result, "Cannot open the gradebook at postgresql", "127.0.0.1:9")
+    assert "s3cret" not in result.stderr
+
+
+def test_workers_must_be_positive(empty_course):
+    _one_line_error(course("grade", "--workers", "0", cwd=empty_course), "--workers")
+
+
+def test_grade_help_names_the_new_options():
+    out = course("grade", "--help", cwd=ROOT).stdout
+    for option in ("--workers", "--db-url", "--cell-timeout", "--timeout"):
+        assert option in out

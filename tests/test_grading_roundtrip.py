@@ -1,4 +1,4 @@
-"""Every lesson goes through release and autograde: all correct gets full marks, blank gets 0."""
+"""Every lesson goes through release and `course grade --workers 2`: all correct gets full marks, blank gets 0."""
 
 import shutil
 
@@ -22,7 +22,7 @@ def test_all_correct_and_blank_submissions_of_every_lesson(tmp_path):
         write_submission(course, "ada", lesson, solve=None, answers=answer_key(ROOT, lesson))
         write_submission(course, "ben", lesson, solve=set(), answers=None)
 
-    result = grade(course)
+    result = grade(course, workers=2)
     assert result.failures == []
     grades = scores(result.grades_csv)
     for lesson in LESSONS:

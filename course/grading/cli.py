@@ -17,7 +17,7 @@ def _root(args: argparse.Namespace) -> Path:
 def _cmd_release(args: argparse.Namespace) -> None:
     from .release import release
 
-    for folder in release(_root(args), args.lesson):
+    for folder in release(_root(args), args.lesson, args.db_url):
         print(f"released {folder}")
     print("verified: no solution, hidden test or answers file in the release")
 
@@ -28,16 +28,26 @@ def _print_grades(result, started: float) -> None:
     print(f"feedback:          {result.feedback_dir}/<student>/<lesson>/")
     print(f"per-question CSV:  {result.report.table}")
     print(f"class chart:       {result.report.chart}")
+    if result.notes:
+        print("\ngrading notes (each student also sees theirs in the feedback):")
+        for (lesson, student), notes in sorted(result.notes.items()):
+            for note in notes:
+                print(f"  {lesson} {student}: {note}")
+    if result.unisolated:
+        print(f"warning: student code ran without a sandbox: {result.unisolated}", file=sys.stderr)
     for failure in result.failures:
         print(f"warning: {failure}", file=sys.stderr)
-    print(f"done in {time.perf_counter() - started:.1f} s")
+    print(f"graded in {result.grading_seconds:.1f} s; done in {time.perf_counter() - started:.1f} s")
 
 
 def _cmd_grade(args: argparse.Namespace) -> None:
+    from .execute import Limits
     from .grade import grade
 
     started = time.perf_counter()
-    _print_grades(grade(_root(args), args.lesson), started)
+    limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.timeout)
+    result = grade(_root(args), args.lesson, workers=args.workers, db_url=args.db_url, limits=limits)
+    _print_grades(result, started)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -51,7 +61,8 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="course", description="Release and grade the Beyond Prompting course.")
+    parser = argparse.ArgumentParser(prog="course",
+                                     description="Release and grade the Beyond Prompting course.")
     parser.add_argument("--root", help="course folder (default: the one containing the current folder)")
     sub = parser.add_subparsers(dest="command", required=True)
     lesson_help = "a lesson id such as 00-orientation (repeatable; default: every lesson)"
@@ -59,13 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="build release/ from source/ and check that nothing leaks",
                        description="Run nbgrader generate_assignment for each lesson into release/, then "
                                    "verify that no solution, hidden test or answers file reached it.")
+    db_help = ("gradebook database URL (default: sqlite gradebook.db in the course folder), for example "
+               "postgresql://user:password@host/gradebook to share one gradebook between graders")
     p.add_argument("--lesson", action="append", help=lesson_help)
+    p.add_argument("--db-url", help=db_help)
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("grade", help="autograde submitted/, write feedback, grades.csv and a chart",
-                       description="Autograde everything in submitted/<student>/<lesson>/, generate feedback, "
-                                   "export grades.csv and write reports/ (per-question CSV and chart).")
+                       description="Grade everything in submitted/<student>/<lesson>/ (each notebook runs "
+                                   "in a sandboxed kernel with time limits; quizzes are scored from "
+                                   "answers.json), generate feedback, export grades.csv and write reports/ "
+                                   "(per-question CSV and chart).")
     p.add_argument("--lesson", action="append", help=lesson_help)
+    p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    p.add_argument("--db-url", help=db_help)
+    p.add_argument("--cell-timeout", type=float, default=600, metavar="SECONDS",
+                   help="time limit of one cell (default: 600)")
+    p.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
+                   help="time limit of one whole notebook (default: 1800)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("demo", help="release, submit, grade and report for a sample class",

@@ -9,7 +9,7 @@ from ..quiz.questions import load_questions
 from .grade import GradeResult, grade
 from .nbgrader_runner import check_lessons
 from .release import release
-from .samples import answer_key, exercise_ids, write_submission, wrong_choice
+from .samples import answer_key, copy_course, exercise_ids, write_submission, wrong_choice
 
 MARKER = ".course-demo"
 
@@ -40,15 +40,8 @@ def demo(root: Path, out: Path, wanted: list[str] | None = None) -> GradeResult:
         if not (out / MARKER).exists():
             raise FileExistsError(f"{out} exists and is not a demo folder; choose another --out.")
         shutil.rmtree(out)
-    (out / "source").mkdir(parents=True)
+    copy_course(root, out, lessons)
     (out / MARKER).touch()
-    shutil.copy2(root / "nbgrader_config.py", out / "nbgrader_config.py")
-    for lesson in lessons:
-        shutil.copytree(root / "source" / lesson, out / "source" / lesson,
-                        ignore=shutil.ignore_patterns("answers*.json", ".*"))
-        if (root / "samples" / "answers" / f"{lesson}.json").exists():
-            (out / "samples" / "answers").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / "samples" / "answers" / f"{lesson}.json", out / "samples" / "answers")
     release(out, lessons)
     for lesson in lessons:
         for student, (solve, answers) in _class_for(out, lesson).items():

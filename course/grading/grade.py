@@ -1,13 +1,32 @@
-"""`course grade`: autograde every submission, write feedback, export grades and the class report."""
+"""`course grade`: grade every submission, write feedback, export grades and the class report.
+
+Each submission is graded by ``submission.grade_submission`` (in parallel worker processes with
+``workers > 1``); this process alone writes the results into the gradebook, one submission at a time, so
+nothing is lost or written twice. SQLite (``gradebook.db``) is the default gradebook; ``db_url`` points at
+another one, for example PostgreSQL shared by several graders.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .nbgrader_runner import CourseError, check_lessons, run_nbgrader
+from ..cache import cache_root
+from . import sandbox
+from .execute import Limits
+from .nbgrader_runner import CourseError, check_lessons, database_url, finish_nbgrader, start_nbgrader
 from .release import ensure_gradebook
 from .report import ClassReport, build_report
+from .submission import Job, SubmissionResult, grade_submission, read_submission
+from .template import load_template
 
 
 @dataclass
@@ -17,6 +36,21 @@ class GradeResult:
     feedback_dir: Path
     report: ClassReport
     failures: list[str]
+    notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (lesson, student) -> notes
+    unisolated: str = ""  # why student code ran without the sandbox, if it did
+    grading_seconds: float = 0.0
+
+
+def default_db_url(root: Path) -> str:
+    return f"sqlite:///{root / 'gradebook.db'}"
+
+
+def course_id(root: Path) -> str:
+    """The course id of nbgrader_config.py (nbgrader's commands use it too)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return config.CourseDirectory.get("course_id", "default_course")
 
 
 def submitted_lessons(root: Path) -> dict[str, list[str]]:
@@ -24,15 +58,26 @@ def submitted_lessons(root: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     folder = root / "submitted"
     if folder.is_dir():
-        for student in sorted(p for p in folder.iterdir() if p.is_dir()):
-            for lesson in sorted(p for p in student.iterdir() if p.is_dir()):
+        for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for lesson in sorted(p for p in student.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 found.setdefault(lesson.name, []).append(student.name)
     return found
 
 
-def grade(root: Path, wanted: list[str] | None = None, report_dir: Path | None = None) -> GradeResult:
-    """Autograde, generate feedback and export ``grades.csv`` for the lessons that have submissions."""
-    ensure_gradebook(root)
+def grade(
+    root: Path,
+    wanted: list[str] | None = None,
+    report_dir: Path | None = None,
+    *,
+    workers: int = 1,
+    db_url: str | None = None,
+    limits: Limits | None = None,
+) -> GradeResult:
+    """Grade the lessons that have submissions, generate feedback and export ``grades.csv``."""
+    if workers < 1:
+        raise CourseError("--workers must be at least 1.")
+    ensure_gradebook(root, db_url)
+    url = database_url(db_url) if db_url else default_db_url(root)
     by_lesson = submitted_lessons(root)
     if not by_lesson:
         raise CourseError(
@@ -43,14 +88,128 @@ def grade(root: Path, wanted: list[str] | None = None, report_dir: Path | None =
     todo = [lesson for lesson in known if lesson in by_lesson]
     if not todo:
         raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
-    failures = []
-    for lesson in todo:
-        for step in (("autograde", lesson, "--force"), ("generate_feedback", lesson, "--force")):
-            try:
-                run_nbgrader(root, *step)
-            except CourseError as err:
-                failures.append(str(err))
+    cid = course_id(root)
+    templates = {lesson: load_template(root, lesson, url, cid) for lesson in todo}
+    limits = limits or Limits()
+    if workers > 1 and not limits.threads:
+        limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})
+    roots = [*sandbox.python_paths(), str(sandbox.package_dir())]
+    pairs = [(lesson, student) for lesson in todo for student in by_lesson[lesson]]
+    base = Path(tempfile.mkdtemp(prefix="course-grade-"))  # short: kernels' sockets live under it
+    started = time.perf_counter()
+    try:
+        # every submission is read before any student code runs
+        jobs = [Job(read_submission(root, student, lesson, templates[lesson]), templates[lesson],
+                    base / str(index), limits, roots, cache_root())
+                for index, (lesson, student) in enumerate(pairs)]
+        results = _run_jobs(jobs, workers)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    failures = [f"{r.lesson}/{r.student}: grading failed, nothing recorded: "
+                f"{r.error.strip().splitlines()[-1]}" for r in results if r.error]
+    graded = [r for r in results if not r.error]
+    record(root, graded, url, cid)
+    # feedback in nbgrader processes; meanwhile, the export and the report here
+    feedback = [start_nbgrader(root, "generate_feedback", lesson, "--force",
+                               f"--CourseDirectory.db_url={url}") for lesson in todo]
     grades_csv = root / "grades.csv"
-    run_nbgrader(root, "export", f"--to={grades_csv}")
-    report = build_report(root, report_dir or root / "reports", todo)
-    return GradeResult(todo, grades_csv, root / "feedback", report, failures)
+    export(grades_csv, url, cid)
+    report = build_report(root, report_dir or root / "reports", todo, db_url=url, course=cid)
+    for process in feedback:
+        try:
+            finish_nbgrader(process)
+        except CourseError as err:
+            failures.append(str(err))
+    isolation = sandbox.isolation()
+    notes = {(r.lesson, r.student): r.notes for r in graded if r.notes}
+    return GradeResult(todo, grades_csv, root / "feedback", report, failures, notes,
+                       "" if isolation.available else isolation.reason, elapsed)
+
+
+def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:
+    """Grade every job, in ``workers`` processes; a worker process that dies fails only its own jobs."""
+    from tqdm.auto import tqdm
+
+    results: list[SubmissionResult] = []
+    with tqdm(total=len(jobs), desc="grading", unit="submission") as bar:
+        if workers == 1:
+            for job in jobs:
+                results.append(grade_submission(job))
+                bar.update()
+            return results
+        todo = list(jobs)
+        for _attempt in range(2):  # a second round for jobs lost with a crashed worker
+            lost = []
+            # fork on Linux: workers start at once and never re-run the caller's script (spawn would)
+            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+                futures = {pool.submit(grade_submission, job): job for job in todo}
+                for future in as_completed(futures):
+                    try:
+                        results.append(future.result())
+                        bar.update()
+                    except BrokenProcessPool:
+                        lost.append(futures[future])
+            todo = lost
+            if not todo:
+                break
+        for job in todo:
+            results.append(
+                SubmissionResult(
+                    job.files.student, job.files.lesson, error="a grading worker process died twice"
+                )
+            )
+            bar.update()
+    return results
+
+
+def record(root: Path, results: list[SubmissionResult], db_url: str, course: str) -> None:
+    """Write scores and comments into the gradebook and the graded notebooks into autograded/."""
+    from nbgrader.api import Gradebook, InvalidEntry
+    from nbgrader.utils import parse_utc
+    from sqlalchemy.exc import SAWarning
+
+    with Gradebook(db_url, course) as gradebook, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session use, with SQLAlchemy 2
+        for result in sorted(results, key=lambda r: (r.lesson, r.student)):
+            for attempt in range(2):  # another grader sharing the gradebook may create the student first
+                try:
+                    _record_one(gradebook, result, parse_utc)
+                    break
+                except InvalidEntry:
+                    gradebook.db.rollback()
+                    if attempt:
+                        raise
+    for result in results:
+        folder = root / "autograded" / result.student / result.lesson
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, text in result.notebooks.items():
+            (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")
+
+
+def export(path: Path, db_url: str, course: str) -> None:
+    """nbgrader's CSV export of the whole gradebook (what `nbgrader export` writes)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    with Gradebook(db_url, course) as gradebook:
+        CsvExportPlugin(to=str(path)).export(gradebook)
+
+
+def _record_one(gradebook, result: SubmissionResult, parse_utc) -> None:
+    gradebook.update_or_create_student(result.student)
+    try:
+        stamp = {"timestamp": parse_utc(result.timestamp)} if result.timestamp else {}
+    except (ValueError, OverflowError):
+        stamp = {}
+    gradebook.update_or_create_submission(result.lesson, result.student, **stamp)
+    for notebook, scores in result.scores.items():
+        for grade_id, score in scores.items():
+            grade = gradebook.find_grade(grade_id, notebook, result.lesson, result.student)
+            grade.auto_score = score
+            grade.needs_manual_grade = grade.manual_score is not None or score is None
+        for grade_id, text in result.comments[notebook].items():
+            gradebook.find_comment(grade_id, notebook, result.lesson, result.student).auto_comment = text
+    gradebook.db.commit()

@@ -48,6 +48,27 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
+def start_nbgrader(root: Path, *args: str) -> subprocess.Popen:
+    """Start ``nbgrader ARGS`` in the course folder; ``finish_nbgrader`` waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=root,
+        env=nbgrader_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def finish_nbgrader(process: subprocess.Popen) -> None:
+    """Wait for a started nbgrader; CourseError with its last lines if it failed."""
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        raise CourseError(f"nbgrader {' '.join(process.args[3:])} failed:\n{tail}")
+
+
 def run_nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in the course folder; raise CourseError with nbgrader's last lines on failure."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
@@ -60,3 +81,37 @@ def run_nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.Compl
     if not quiet:
         print(result.stdout + result.stderr)
     return result
+
+
+def database_url(url: str) -> str:
+    """``url``, checked and reachable; a bare ``postgresql://`` uses psycopg2 if that is the installed driver.
+
+    CourseError, with the URL's password hidden, when it is not a database URL or the database cannot be
+    reached."""
+    import importlib.util
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise CourseError(
+            f"--db-url {url!r} is not a database URL; for example "
+            "postgresql://grader@localhost/gradebook or sqlite:///gradebook.db"
+        ) from None
+    if (
+        parsed.drivername in ("postgresql", "postgres")
+        and not importlib.util.find_spec("psycopg")
+        and importlib.util.find_spec("psycopg2")
+    ):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        with create_engine(parsed).connect():
+            pass
+    except SQLAlchemyError as err:
+        reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
+        raise CourseError(f"Cannot open the gradebook at {shown}: {reason}") from None
+    return parsed.render_as_string(hide_password=False)

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from .nbgrader_runner import CourseError, check_lessons, run_nbgrader
+from .nbgrader_runner import CourseError, check_lessons, database_url, run_nbgrader
 
 # Marks that must never reach a student.
 FORBIDDEN_MARKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -14,9 +14,13 @@ _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 _SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
 
-def release(root: Path, wanted: list[str] | None = None) -> list[Path]:
-    """Generate ``release/<lesson>/`` from ``source/<lesson>/`` for each lesson and verify it."""
+def release(root: Path, wanted: list[str] | None = None, db_url: str | None = None) -> list[Path]:
+    """Generate ``release/<lesson>/`` from ``source/<lesson>/`` for each lesson and verify it.
+
+    The lessons' grade cells (with hidden tests and quiz keys) are recorded in the gradebook: gradebook.db,
+    or the database at ``db_url``."""
     released = []
+    db_url = database_url(db_url) if db_url else None
     for lesson in check_lessons(root, wanted):
         run_nbgrader(
             root,
@@ -26,6 +30,7 @@ def release(root: Path, wanted: list[str] | None = None) -> list[Path]:
             # answers files and dot files beside a source notebook never travel to students
             '--CourseDirectory.ignore=[".ipynb_checkpoints","*.pyc","__pycache__","feedback",'
             '"answers*.json",".*"]',
+            *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
         )
         released.append(root / "release" / lesson)
     problems = verify_release(root, [p.name for p in released])
@@ -79,7 +84,8 @@ def _visible_source(source_notebook: Path) -> str:
     return _SOLUTION.sub("", _HIDDEN.sub("", text))
 
 
-def ensure_gradebook(root: Path) -> None:
-    if not (root / "gradebook.db").exists():
+def ensure_gradebook(root: Path, db_url: str | None = None) -> None:
+    """The default gradebook must exist (``course release`` creates it); another one is checked when used."""
+    if db_url is None and not (root / "gradebook.db").exists():
         raise CourseError("No gradebook.db in the course folder: run `course release` first; it records each "
                           "lesson's grade cells.")

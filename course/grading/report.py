@@ -21,12 +21,12 @@ class ClassReport:
         return "\n".join(lines)
 
 
-def collect(db_url: str, lessons: list[str]) -> ClassReport:
+def collect(db_url: str, lessons: list[str], course: str = "default_course") -> ClassReport:
     """Read every autograded submission's scores from the gradebook."""
     from nbgrader.api import Gradebook
 
     report = ClassReport()
-    with Gradebook(db_url) as gradebook:
+    with Gradebook(db_url, course) as gradebook:
         for lesson in lessons:
             for submission in gradebook.assignment_submissions(lesson):
                 student = submission.student.id
@@ -38,9 +38,10 @@ def collect(db_url: str, lessons: list[str]) -> ClassReport:
     return report
 
 
-def build_report(root: Path, out_dir: Path, lessons: list[str], db_url: str | None = None) -> ClassReport:
+def build_report(root: Path, out_dir: Path, lessons: list[str], db_url: str | None = None,
+                 course: str = "default_course") -> ClassReport:
     """Write ``per-question.csv`` and ``class-scores.png`` (mean score per question) into ``out_dir``."""
-    report = collect(db_url or f"sqlite:///{root / 'gradebook.db'}", lessons)
+    report = collect(db_url or f"sqlite:///{root / 'gradebook.db'}", lessons, course)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.table = out_dir / "per-question.csv"
     with report.table.open("w", newline="", encoding="utf-8") as handle:

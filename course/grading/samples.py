@@ -14,6 +14,18 @@ from pathlib import Path
 _MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
+def copy_course(root: Path, out: Path, lessons: list[str]) -> None:
+    """A new course folder ``out`` with the config, the lessons' sources and their sample answers."""
+    (out / "source").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(root / "nbgrader_config.py", out / "nbgrader_config.py")
+    for lesson in lessons:
+        shutil.copytree(root / "source" / lesson, out / "source" / lesson,
+                        ignore=shutil.ignore_patterns("answers*.json", ".*"))
+        if (root / "samples" / "answers" / f"{lesson}.json").exists():
+            (out / "samples" / "answers").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / "samples" / "answers" / f"{lesson}.json", out / "samples" / "answers")
+
+
 def answer_key(root: Path, lesson: str) -> dict[str, list[str]]:
     """The correct answers of a lesson's graded questions, as kept for tests and the demo."""
     path = root / "samples" / "answers" / f"{lesson}.json"
@@ -49,7 +61,8 @@ def write_submission(
     solve: set[str] | None = None,
     answers: dict[str, list[str]] | None = None,
 ) -> Path:
-    """Create ``submitted/<student>/<lesson>/`` from the release, solving ``solve`` (None: all, set(): none)."""
+    """Create ``submitted/<student>/<lesson>/`` from the release, solving ``solve`` (None: all, set(): none).
+    """
     folder = root / "submitted" / student / lesson
     if folder.exists():
         shutil.rmtree(folder)

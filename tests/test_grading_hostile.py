@@ -1,0 +1,151 @@
+"""The hostile class of lesson 00 (course/grading/hostile.py) graded in one `course grade` run: every
+submission gets exactly its honest score, broken ones are graded with a reason, nothing of the key reaches
+feedback, and no student's code touches the network, other students' files, source/ or the gradebook."""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from course.grading import sandbox
+from course.grading.hostile import LESSON, attacks
+from course.grading.release import release
+from course.grading.samples import copy_course
+from tests.conftest import ROOT
+from tests.grading_helpers import assert_feedback_hides_key, scores
+
+# Without the sandbox (no bwrap here), the escape student would wreck the gradebook: only CI insists.
+pytestmark = pytest.mark.skipif(not sandbox.isolation().available and os.environ.get("CI") != "true",
+                                reason=f"no sandbox here: {sandbox.isolation().reason}")
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("hostile") / "course"
+    copy_course(ROOT, course, [LESSON])
+    release(course, [LESSON])
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    received = []
+
+    def serve():
+        while True:
+            connection, _ = listener.accept()
+            received.append(connection.recv(200))
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    table = attacks(course, listener.getsockname()[1])
+    for attack in table:
+        attack.build(course, attack.student)
+    watched = [
+        course / "source" / LESSON / f"{LESSON}.ipynb",
+        course / "release" / LESSON / f"{LESSON}.ipynb",
+        course / "submitted" / "honest-full" / LESSON / "answers.json",
+    ]
+    before = {path: _digest(path) for path in watched}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "course.grading.cli",
+            "grade",
+            "--workers",
+            "2",
+            "--cell-timeout",
+            "25",
+            "--timeout",
+            "240",
+        ],
+        cwd=course,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return course, table, result, received, {path: (before[path], _digest(path)) for path in watched}
+
+
+@pytest.mark.slow
+def test_every_submission_gets_exactly_its_honest_score(graded):
+    course, table, result, _, _ = graded
+    grades = scores(course / "grades.csv")
+    wrong = {
+        a.student: (grades.get((LESSON, a.student)), a.expected)
+        for a in table
+        if grades.get((LESSON, a.student)) != (a.expected, 3.0)
+    }
+    assert not wrong, f"(got, honest) per student: {wrong}"
+    assert "warning" not in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
+    course = graded[0]
+    reasons = {
+        "invalid-json": "is not valid JSON",
+        "missing-notebook": "was not submitted",
+        "other-lesson": "another lesson",
+        "folder-link": "is a link",
+        "answers-link": "is a link",
+        "broken-answers": "answers.json is not valid JSON",
+        "kernel-exit": "The kernel stopped",
+        "infinite-loop": "ran past its time limit",
+        "huge-output": "printed too much",
+        "shadow-modules": "were not used: <code>course</code>, <code>torch.py</code>",
+        "delete-test-cell": "was missing; it was restored",
+        "tamper-test-cell": "was changed",
+    }
+    for student, reason in reasons.items():
+        page = (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        assert "Grading notes" in page and reason in page, student
+
+
+@pytest.mark.slow
+def test_feedback_never_shows_the_key(graded):
+    course = graded[0]
+    assert_feedback_hides_key(course, LESSON)
+    key = json.loads((course / "samples" / "answers" / f"{LESSON}.json").read_text())["answers"]
+    hidden_line = 'recorded_answer("why-tiny-models") == {"b"}'
+    for page in (course / "feedback").glob(f"*/{LESSON}/*.html"):
+        text = page.read_text()
+        assert hidden_line not in text and hidden_line.replace('"', "&quot;") not in text, page
+        assert "BEGIN HIDDEN TESTS" not in text, page
+    assert key == {"why-tiny-models": ["b"]}
+
+
+@pytest.mark.slow
+def test_student_code_reaches_no_network_and_changes_no_other_file(graded):
+    course, _, _, received, digests = graded
+    assert received == [], "a student's code reached a server on the grading machine"
+    for path, (before, after) in digests.items():
+        assert before == after, f"{path} changed while grading"
+    shipped = [p for p in (course / "autograded").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    assert shipped == [], "only graded notebooks are kept, never files a student shipped"
+    escape = json.loads((course / "autograded" / "escape" / LESSON / f"{LESSON}.ipynb").read_text())
+    printed = "".join(
+        o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", []))
+        for c in escape["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "WROTE" not in printed and "SENT" not in printed and "no network" in printed
+
+
+@pytest.mark.slow
+def test_one_submission_per_student_in_the_gradebook(graded):
+    course, table, _, _, _ = graded
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "beyond-prompting") as gradebook:
+        submissions = [s.student.id for s in gradebook.assignment_submissions(LESSON)]
+    assert sorted(submissions) == sorted(a.student for a in table)

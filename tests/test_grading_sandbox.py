@@ -1,0 +1,146 @@
+"""The kernel a submission runs in: sandbox (no network, nothing of the course visible, only its run folder
+writable), Python's safe path, time limits per cell and per notebook, capped output, a dying kernel, and
+test verdicts that do not depend on what the notebook shows."""
+
+import os
+import socket
+import threading
+
+import nbformat
+import pytest
+
+from course.grading import sandbox
+from course.grading.execute import Limits, run_notebook
+
+ROOTS = [*sandbox.python_paths(), str(sandbox.package_dir())]
+ISOLATION = sandbox.isolation()
+needs_sandbox = pytest.mark.skipif(
+    not ISOLATION.available and os.environ.get("CI") != "true",
+    reason=f"no sandbox here: {ISOLATION.reason}",
+)
+
+
+def _run(tmp_path, sources, tests=None, **limits):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    for index, (grade_id, _) in (tests or {}).items():
+        nb.cells[index].metadata["nbgrader"] = {"grade_id": grade_id}
+    return run_notebook(nb, tests or {}, tmp_path / "run", Limits(**limits), ROOTS)
+
+
+def _text(cell):
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+
+
+@needs_sandbox
+def test_the_kernel_sees_no_network_no_course_folder_and_writes_only_its_run_folder(tmp_path):
+    assert ISOLATION.available, ISOLATION.reason
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    received = []
+    threading.Thread(target=lambda: received.append(listener.accept()), daemon=True).start()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the key")
+    probe = f"""
+import os, socket, sys
+try:
+    socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=3)
+    print("network: reached")
+except OSError:
+    print("network: none")
+for path in [{str(secret)!r}, {str(sandbox.package_dir().parent / "source")!r}]:
+    print("visible" if os.path.exists(path) else "hidden", path)
+try:
+    print("shadow file:", len(open("/etc/shadow").read()), "characters")
+except OSError:
+    print("shadow file: 0 characters")
+for folder in [{str(sandbox.package_dir())!r}, sys.prefix, "/"]:
+    try:
+        open(os.path.join(folder, "written-by-student"), "w").close()
+        print("wrote", folder)
+    except OSError:
+        print("read-only", folder)
+open("mine.txt", "w").write("ok")
+print("work folder writable")
+"""
+    outcome = _run(tmp_path, [probe])
+    text = _text(outcome.notebook.cells[0])
+    assert outcome.isolated
+    assert "network: none" in text and not received
+    assert "visible" not in text and text.count("hidden") == 2
+    assert "shadow file: 0 characters" in text
+    assert "wrote" not in text and text.count("read-only") == 3
+    assert "work folder writable" in text
+    assert not (sandbox.package_dir() / "written-by-student").exists()
+
+
+def test_modules_beside_the_notebook_are_not_imported_and_verdicts_come_from_the_runner(tmp_path):
+    work = tmp_path / "run" / "work"
+    work.mkdir(parents=True)
+    (work / "helper_module.py").write_text("VALUE = 1\n")
+    hide = (
+        "import IPython.core.interactiveshell\n"
+        "IPython.core.interactiveshell.InteractiveShell.showtraceback = lambda *a, **k: None\n"
+        "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"
+    )
+    outcome = _run(
+        tmp_path,
+        [
+            "try:\n    import helper_module\n    print('imported')\n"
+            "except ImportError:\n    print('not importable')",
+            "def f(x):\n    return x + 1",
+            "placeholder",
+            "placeholder",
+            hide,
+            "placeholder",
+            "print([line for line in In[:-1] if '_course_run' in line or 'f(1) == 3' in line])",
+        ],
+        tests={
+            2: ("good", "assert f(1) == 2"),
+            3: ("bad", "assert f(1) == 3"),
+            5: ("hidden", "assert f(2) == 4"),
+        },
+    )
+    assert _text(outcome.notebook.cells[0]) == "not importable\n"
+    assert outcome.passed == {"good"}, "a failing test fails even when the notebook hides errors"
+    assert outcome.notebook.cells[3].outputs[0]["ename"] == "AssertionError"
+    assert outcome.notebook.cells[2].source == "placeholder", "the notebook keeps the cell's own source"
+    assert _text(outcome.notebook.cells[6]) == "[]\n", "tests stay out of the history a cell can print"
+
+
+def test_a_looping_cell_is_interrupted_and_the_rest_still_runs(tmp_path):
+    outcome = _run(tmp_path, ["while True:\n    pass", "print('after')"], cell_seconds=3)
+    assert outcome.ran == {0, 1}
+    assert _text(outcome.notebook.cells[1]) == "after\n"
+    assert outcome.notes == [
+        "The cell starting `while True:` ran past its time limit (3 s) and was interrupted."
+    ]
+
+
+def test_an_uninterruptible_cell_stops_the_kernel(tmp_path):
+    stubborn = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    outcome = _run(tmp_path, [stubborn, "print('after')"], cell_seconds=3)
+    assert outcome.ran == {0} and _text(outcome.notebook.cells[1]) == ""
+    assert outcome.notes[-1] == "The kernel did not stop when interrupted; cells after it were not run."
+
+
+def test_the_whole_notebook_has_a_time_limit(tmp_path):
+    outcome = _run(tmp_path, ["import time\ntime.sleep(2)"] * 5, cell_seconds=10, submission_seconds=5)
+    assert 1 <= len(outcome.ran) < 5
+    assert outcome.notes[-1].startswith("The notebook ran past its time limit (5 s)")
+
+
+def test_a_dying_kernel_and_a_flood_of_output_are_graded_not_fatal(tmp_path):
+    outcome = _run(
+        tmp_path,
+        ["for i in range(20000):\n    print('x' * 100)", "import os\nos._exit(1)", "print('never')"],
+        cell_output_chars=10_000,
+    )
+    flood = _text(outcome.notebook.cells[0])
+    assert len(flood) < 12_000 and "characters of output were dropped" in flood
+    assert outcome.ran == {0} and _text(outcome.notebook.cells[2]) == ""
+    assert outcome.notes == [
+        "The kernel stopped in the cell starting `import os` (the code exited the process or ran out of "
+        "memory); cells after it were not run.",
+        "The cell starting `for i in range(20000):` printed too much; its output was cut.",
+    ]
