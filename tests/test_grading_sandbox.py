@@ -144,3 +144,24 @@ def test_a_dying_kernel_and_a_flood_of_output_are_graded_not_fatal(tmp_path):
         "memory); cells after it were not run.",
         "The cell starting `for i in range(20000):` printed too much; its output was cut.",
     ]
+
+
+def test_the_course_cache_is_read_only_and_private_builds_are_reported(tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "built-by-instructor").mkdir(parents=True)
+    (cache / "built-by-instructor" / "weights.txt").write_text("trusted")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nfrom pathlib import Path\nroot = Path(os.environ['COURSE_CACHE_DIR'])\n"
+        "print(root.joinpath('built-by-instructor', 'weights.txt').read_text())\n"
+        "try:\n    root.joinpath('built-by-instructor', 'weights.txt').write_text('poisoned')\n"
+        "except OSError:\n    print('instructor cache read-only')\n"
+        "root.joinpath('built-by-student').mkdir()\n"
+    )])
+    outcome = run_notebook(nb, {}, tmp_path / "run", Limits(), ROOTS, cache)
+    text = _text(outcome.notebook.cells[0])
+    assert "trusted" in text
+    assert (cache / "built-by-instructor" / "weights.txt").read_text() == "trusted"
+    if outcome.isolated:
+        assert "instructor cache read-only" in text
+    assert outcome.built == ["built-by-student"]
+    assert not (cache / "built-by-student").exists()

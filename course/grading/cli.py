@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cache import cache_root
 from .nbgrader_runner import CourseError, find_root
 
 
@@ -35,6 +36,10 @@ def _print_grades(result, started: float) -> None:
                 print(f"  {lesson} {student}: {note}")
     if result.unisolated:
         print(f"warning: student code ran without a sandbox: {result.unisolated}", file=sys.stderr)
+    for lesson, names in sorted(result.uncached.items()):
+        print(f"note: every {lesson} submission built {', '.join(sorted(names))} itself, because the course "
+              f"cache ({cache_root()}) lacks it and students cannot write to it. Run the lesson once yourself "
+              "before grading a class, so it is built once.", file=sys.stderr)
     for failure in result.failures:
         print(f"warning: {failure}", file=sys.stderr)
     print(f"graded in {result.grading_seconds:.1f} s; done in {time.perf_counter() - started:.1f} s")

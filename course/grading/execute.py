@@ -48,6 +48,7 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
     isolated: bool = False
     seconds: float = 0.0
+    built: list[str] = field(default_factory=list)  # course cache entries the run had to build itself
 
 
 class _KernelManager(AsyncKernelManager):
@@ -249,6 +250,7 @@ async def _run(nb, tests, run_dir, limits, trusted_roots, cache, skip) -> RunOut
         await _stop(client, km)
         log.close()
     outcome.seconds = time.monotonic() - started
+    outcome.built = sorted(p.name for p in (run_dir / "cache").iterdir() if not p.is_symlink())
     for index, dropped in client.dropped.items():
         nb.cells[index].outputs.append(
             NotebookNode(
@@ -365,7 +367,3 @@ async def _stop(client: _Client, km: _KernelManager) -> None:
             await km.shutdown_kernel(now=True)
     except Exception:  # already gone
         pass
-
-
-def remove_run_dir(run_dir: Path) -> None:
-    shutil.rmtree(run_dir, ignore_errors=True)

@@ -38,6 +38,7 @@ class GradeResult:
     failures: list[str]
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (lesson, student) -> notes
     unisolated: str = ""  # why student code ran without the sandbox, if it did
+    uncached: dict[str, set[str]] = field(default_factory=dict)  # lesson -> cache entries each run rebuilt
     grading_seconds: float = 0.0
 
 
@@ -123,8 +124,12 @@ def grade(
             failures.append(str(err))
     isolation = sandbox.isolation()
     notes = {(r.lesson, r.student): r.notes for r in graded if r.notes}
+    uncached: dict[str, set[str]] = {}
+    for r in graded:
+        if r.built:
+            uncached.setdefault(r.lesson, set()).update(r.built)
     return GradeResult(todo, grades_csv, root / "feedback", report, failures, notes,
-                       "" if isolation.available else isolation.reason, elapsed)
+                       "" if isolation.available else isolation.reason, elapsed, uncached)
 
 
 def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:

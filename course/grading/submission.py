@@ -58,6 +58,7 @@ class SubmissionResult:
     timestamp: str | None = None
     seconds: float = 0.0
     isolated: bool = False
+    built: set[str] = field(default_factory=set)  # course cache entries its kernel had to build
     error: str | None = None  # the grader failed (not the student); nothing is recorded
 
 
@@ -320,6 +321,7 @@ def _grade_notebook(
             notebook, tests, job.run_dir, job.limits, job.trusted_roots, job.cache, quizzes
         )
         passed, result.isolated = outcome.passed, outcome.isolated
+        result.built.update(outcome.built)
         result.notes += outcome.notes
     scores: dict[str, float | None] = {}
     comments: dict[str, str | None] = {}
