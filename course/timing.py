@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -42,3 +42,23 @@ def measure(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> Tim
         fn()
         samples.append(time.perf_counter() - start)
     return Timing(tuple(samples))
+
+
+def measure_interleaved(fns: Sequence[Callable[[], object]], repeats: int = 10, warmup: int = 2) -> list[Timing]:
+    """Like :func:`measure` for several functions at once, taking turns: one timed call of each per round.
+
+    A burst of work from another program then slows every contender alike, instead of whichever
+    happened to be measured at that moment, so the ratios between them stay fair.
+    """
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, times in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return [Timing(tuple(times)) for times in samples]
