@@ -23,7 +23,7 @@ def test_all_correct_and_blank_submissions_of_every_lesson(tmp_path):
         write_submission(course, "ben", lesson, solve=set(), answers=None)
 
     result = grade(course, workers=2)
-    assert result.failures == []
+    assert result.failures == [] and result.grading_seconds > 0
     grades = scores(result.grades_csv)
     for lesson in LESSONS:
         full = sum(points(ROOT / "source" / lesson / f"{lesson}.ipynb").values())

@@ -129,7 +129,8 @@ def grade(
         if r.built:
             uncached.setdefault(r.lesson, set()).update(r.built)
     return GradeResult(todo, grades_csv, root / "feedback", report, failures, notes,
-                       "" if isolation.available else isolation.reason, elapsed, uncached)
+                       unisolated="" if isolation.available else isolation.reason, grading_seconds=elapsed,
+                       uncached=uncached)
 
 
 def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:
