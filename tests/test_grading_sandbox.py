@@ -165,3 +165,20 @@ def test_the_course_cache_is_read_only_and_private_builds_are_reported(tmp_path)
         assert "instructor cache read-only" in text
     assert outcome.built == ["built-by-student"]
     assert not (cache / "built-by-student").exists()
+
+
+@needs_sandbox
+def test_a_course_folder_under_tmp_is_sandboxed_too(tmp_path):
+    """Inside the sandbox /tmp is a fresh tmpfs: a checkout under /tmp must not look like a leak."""
+    import shutil
+    import subprocess
+    import sys
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(sandbox.package_dir(), checkout / "course", ignore=shutil.ignore_patterns("__pycache__"))
+    probe = "from course.grading import sandbox; print(sandbox.package_dir()); print(sandbox.isolation())"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=checkout, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    where, verdict = result.stdout.strip().splitlines()
+    assert where == str(checkout / "course")
+    assert verdict == "Isolation(available=True, reason='')", verdict

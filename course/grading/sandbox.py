@@ -123,6 +123,8 @@ def bwrap_command(
     return [*cmd, "--", *command]
 
 
+# Inside the sandbox a folder above a bound one may be a fresh, writable tmpfs folder (the course folder's
+# parent under /tmp, say): what counts is whether a write reaches the host, which the caller checks.
 _PROBE = """
 import os, socket, sys
 problems = []
@@ -130,7 +132,6 @@ for target in sys.argv[1:]:
     try:
         with open(os.path.join(target, ".course-sandbox-probe"), "w") as handle:
             handle.write("x")
-        problems.append("could write " + target)
     except OSError:
         pass
 try:
@@ -157,17 +158,25 @@ def isolation() -> Isolation:
     with tempfile.TemporaryDirectory(prefix="course-sandbox-probe-") as tmp:
         run_dir = Path(tmp)
         (run_dir / "work").mkdir()
-        targets = [str(package_dir()), str(Path(sys.executable).parent)]
-        probe = [sys.executable, "-P", "-c", _PROBE, *targets, "/", str(package_dir().parent)]
+        targets = [str(package_dir()), str(Path(sys.executable).parent), "/", str(package_dir().parent)]
+        for target in targets:
+            Path(target, ".course-sandbox-probe").unlink(missing_ok=True)
+        probe = [sys.executable, "-P", "-c", _PROBE, *targets]
         cmd = bwrap_command(run_dir, probe, {"PATH": "/usr/bin:/bin"})
         try:
             result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             return Isolation(False, "the sandbox probe did not finish")
         verdict = result.stdout.strip()
+        leaked = []
+        for target in targets:
+            written = Path(target, ".course-sandbox-probe")
+            if written.exists():
+                leaked.append(target)
+                written.unlink(missing_ok=True)
+        if leaked:
+            return Isolation(False, f"bwrap cannot sandbox here (a sandboxed write reached {leaked[0]})")
         if result.returncode != 0 or verdict != "isolated" or not (run_dir / "work" / "written").exists():
             detail = verdict or (result.stderr.strip().splitlines() or ["no output"])[-1]
             return Isolation(False, f"bwrap cannot sandbox here ({detail})")
-        for target in targets:  # belt and braces: nothing appeared outside
-            Path(target, ".course-sandbox-probe").unlink(missing_ok=True)
     return Isolation(True, "")
