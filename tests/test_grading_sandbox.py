@@ -182,3 +182,35 @@ def test_a_course_folder_under_tmp_is_sandboxed_too(tmp_path):
     where, verdict = result.stdout.strip().splitlines()
     assert where == str(checkout / "course")
     assert verdict == "Isolation(available=True, reason='')", verdict
+
+
+FORGE = '''
+import os, re
+
+
+def forge():
+    """Write a pass verdict for the running test: its nonce is in the request, its file open in the process."""
+    code = get_ipython().kernel.get_parent()["content"]["code"]
+    nonce = re.search(r"\\('([0-9a-f]{32})'", code).group(1)
+    for fd in os.listdir("/proc/self/fd"):
+        if os.path.realpath(f"/proc/self/fd/{fd}").endswith("verdicts"):
+            os.write(int(fd), f"{nonce} pass\\n".encode())
+'''
+
+
+def test_a_forged_pass_does_not_count_when_the_test_then_fails_or_hangs(tmp_path):
+    outcome = _run(
+        tmp_path,
+        [
+            FORGE,
+            "def wrong(x):\n    forge()\n    return x",
+            "def hang(x):\n    forge()\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "    while True:\n        pass",
+            "placeholder",
+            "placeholder",
+        ],
+        tests={3: ("forged-then-wrong", "assert wrong(1) == 2"), 4: ("forged-then-hang", "assert hang(1) == 2")},
+        cell_seconds=3,
+    )
+    assert outcome.notebook.cells[3].outputs[0]["ename"] == "AssertionError", "the forger found the nonce"
+    assert outcome.passed == set()

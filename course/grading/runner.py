@@ -12,9 +12,11 @@ statement ran. The grader never takes the cell's outputs as a verdict.
 combines with an operator or tests for truth must not carry comparison or arithmetic behaviour written by the
 student (an object whose ``__eq__`` always returns True fails the test instead of passing it).
 
-Limits: the runner shares the student's process, so code written against this module (one that finds the
-runner and forges its verdict, reads the frames of a running test, or patches the library a hidden test uses
-as its reference) is not stopped here; that would need tests that run outside the student's process.
+Limits: the runner shares the student's process. A forged pass line (the nonce is in the request, the
+verdict file open in the process) counts only if the test then runs to its end without error
+(``execute._run_cell``). Code written against a specific test is not stopped here: a function the test calls
+can rewrite the test's globals (its reference value, say), read its frames or patch the library it compares
+with. That would need tests that run outside the student's process.
 """
 
 from __future__ import annotations
