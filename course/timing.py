@@ -19,11 +19,17 @@ class Timing:
         return statistics.median(self.samples)
 
     @property
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles (both the median for a single run)."""
+        if len(self.samples) < 2:
+            return self.median, self.median
+        q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
+        return q1, q3
+
+    @property
     def spread(self) -> float:
         """Interquartile range: how much the middle half of the runs varies."""
-        if len(self.samples) < 2:
-            return 0.0
-        q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
+        q1, q3 = self.quartiles
         return q3 - q1
 
     def __str__(self) -> str:
@@ -32,16 +38,7 @@ class Timing:
 
 def measure(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> Timing:
     """Call ``fn`` ``warmup`` times untimed, then time ``repeats`` calls."""
-    if repeats < 1:
-        raise ValueError("repeats must be at least 1")
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return Timing(tuple(samples))
+    return measure_interleaved([fn], repeats, warmup)[0]
 
 
 def measure_interleaved(fns: Sequence[Callable[[], object]], repeats: int = 10, warmup: int = 2) -> list[Timing]:

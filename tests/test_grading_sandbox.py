@@ -12,7 +12,7 @@ import pytest
 from course.grading import sandbox
 from course.grading.execute import Limits, run_notebook
 
-ROOTS = [*sandbox.python_paths(), str(sandbox.package_dir())]
+ROOTS = sandbox.library_roots()
 ISOLATION = sandbox.isolation()
 needs_sandbox = pytest.mark.skipif(
     not ISOLATION.available and os.environ.get("CI") != "true",

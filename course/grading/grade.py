@@ -94,7 +94,7 @@ def grade(
     limits = limits or Limits()
     if workers > 1 and not limits.threads:
         limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})
-    roots = [*sandbox.python_paths(), str(sandbox.package_dir())]
+    roots = sandbox.library_roots()
     pairs = [(lesson, student) for lesson in todo for student in by_lesson[lesson]]
     base = Path(tempfile.mkdtemp(prefix="course-grade-"))  # short: kernels' sockets live under it
     started = time.perf_counter()
@@ -116,7 +116,7 @@ def grade(
                                f"--CourseDirectory.db_url={url}") for lesson in todo]
     grades_csv = root / "grades.csv"
     export(grades_csv, url, cid)
-    report = build_report(root, report_dir or root / "reports", todo, db_url=url, course=cid)
+    report = build_report(report_dir or root / "reports", todo, url, cid)
     for process in feedback:
         try:
             finish_nbgrader(process)

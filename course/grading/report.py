@@ -38,10 +38,9 @@ def collect(db_url: str, lessons: list[str], course: str = "default_course") -> 
     return report
 
 
-def build_report(root: Path, out_dir: Path, lessons: list[str], db_url: str | None = None,
-                 course: str = "default_course") -> ClassReport:
+def build_report(out_dir: Path, lessons: list[str], db_url: str, course: str = "default_course") -> ClassReport:
     """Write ``per-question.csv`` and ``class-scores.png`` (mean score per question) into ``out_dir``."""
-    report = collect(db_url or f"sqlite:///{root / 'gradebook.db'}", lessons, course)
+    report = collect(db_url, lessons, course)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.table = out_dir / "per-question.csv"
     with report.table.open("w", newline="", encoding="utf-8") as handle:

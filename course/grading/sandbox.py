@@ -59,9 +59,14 @@ def python_paths() -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
 
 
+def library_roots() -> list[str]:
+    """The Python installation and the ``course`` package: the code a graded test may trust."""
+    return [*python_paths(), str(package_dir())]
+
+
 def readonly_paths(extra: list[Path] = ()) -> list[str]:
     """Host paths bound read-only into the sandbox (each at the same path)."""
-    paths = [*python_paths(), str(package_dir()), str(Path(sys.executable).parent)]
+    paths = [*library_roots(), str(Path(sys.executable).parent)]
     paths += [str(p) for p in extra if p and Path(p).exists()]
     return list(dict.fromkeys(paths))
 

@@ -437,11 +437,9 @@ def format_table(results: Sequence[EdgeResult]) -> str:
 
 def _quartile_bars(timings: Sequence[Timing], scale: float) -> list[list[float]]:
     """Error bars from the first to the third quartile around each median (matplotlib's 2 x N form)."""
-    import statistics
-
     low, high = [], []
     for t in timings:
-        q1, _, q3 = statistics.quantiles(t.samples, n=4, method="inclusive") if len(t.samples) > 1 else (t.median,) * 3
+        q1, q3 = t.quartiles
         low.append((t.median - q1) * scale)
         high.append((q3 - t.median) * scale)
     return [low, high]

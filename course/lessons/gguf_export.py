@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,9 @@ def _heads(config) -> tuple[int, int]:
     return config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
 
 
-def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
-    """The model's weights as float32 arrays, under their GGUF names, in llama.cpp's layout."""
+def _layout(model: torch.nn.Module) -> tuple[str, Any, Callable[[str], int | None]]:
+    """(llama.cpp architecture, GGUF tensor name map, ``hf_name -> heads`` of a rotary projection to reorder
+    or None) for ``model``: what writing and reading back share."""
     import gguf
 
     arch = architecture(model)
@@ -71,6 +73,20 @@ def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
     heads, kv_heads = _heads(config)
     arch_id = next(key for key, value in gguf.MODEL_ARCH_NAMES.items() if value == arch)
     names = gguf.get_tensor_name_map(arch_id, config.num_hidden_layers)
+
+    def reordered_heads(hf_name: str) -> int | None:
+        if arch not in _REORDER_QK:
+            return None
+        if hf_name.endswith("q_proj.weight"):
+            return heads
+        return kv_heads if hf_name.endswith("k_proj.weight") else None
+
+    return arch, names, reordered_heads
+
+
+def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The model's weights as float32 arrays, under their GGUF names, in llama.cpp's layout."""
+    arch, names, reordered_heads = _layout(model)
     tensors: dict[str, np.ndarray] = {}
     # state_dict lists a tied output head too; writing it keeps the file usable by every llama.cpp version
     for hf_name, tensor in model.state_dict().items():
@@ -78,10 +94,8 @@ def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
         if base is None:
             raise ValueError(f"No GGUF name for tensor {hf_name!r}; is this a {arch} model?")
         data = tensor.detach().to("cpu").float().numpy()
-        if arch in _REORDER_QK and hf_name.endswith("q_proj.weight"):
+        if heads := reordered_heads(hf_name):
             data = _permute(data, heads)
-        elif arch in _REORDER_QK and hf_name.endswith("k_proj.weight"):
-            data = _permute(data, kv_heads)
         tensors[f"{base}.weight"] = data
     return tensors
 
@@ -232,24 +246,17 @@ def state_dict_from_gguf(model: torch.nn.Module, contents: GGUFContents) -> dict
     This is how to check what a quantised GGUF file would answer without llama.cpp: load it back
     into the original architecture and run it.
     """
-    import gguf
     import torch
 
-    arch = architecture(model)
-    config = model.config
-    heads, kv_heads = _heads(config)
-    arch_id = next(key for key, value in gguf.MODEL_ARCH_NAMES.items() if value == arch)
-    names = gguf.get_tensor_name_map(arch_id, config.num_hidden_layers)
+    _, names, reordered_heads = _layout(model)
     state = {}
     for hf_name in model.state_dict():
         stored = f"{names.get_name(hf_name.removesuffix('.weight'))}.weight"
         if stored not in contents.tensors:
             raise ValueError(f"The GGUF file lacks {stored} (for {hf_name}); write it again with write_gguf.")
         data = contents.tensors[stored]
-        if arch in _REORDER_QK and hf_name.endswith("q_proj.weight"):
+        if heads := reordered_heads(hf_name):
             data = _unpermute(data, heads)
-        elif arch in _REORDER_QK and hf_name.endswith("k_proj.weight"):
-            data = _unpermute(data, kv_heads)
         state[hf_name] = torch.from_numpy(np.array(data, dtype=np.float32))  # a writable copy
     return state
 
