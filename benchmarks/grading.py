@@ -12,7 +12,6 @@ the two must agree.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from course.grading.nbgrader_runner import nbgrader_env  # noqa: E402
 from course.grading.release import release  # noqa: E402
+from course.grading.report import read_grades  # noqa: E402
 from course.grading.samples import answer_key, copy_course, exercise_ids, write_submission  # noqa: E402
 
 
@@ -47,11 +47,6 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd[2:4])} failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return time.perf_counter() - started, result.stdout
-
-
-def scores(grades_csv: Path) -> dict[str, float]:
-    with grades_csv.open() as handle:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
 
 
 def main() -> None:
@@ -78,7 +73,7 @@ def main() -> None:
               f"(grading {grading:.1f} s, then feedback, grades.csv and report)")
         print(f"ratio (nbgrader / course grade): {plain / ours:7.2f}x "
               f"({plain / grading:.2f}x for the grading phase alone)")
-        ours_scores, stock_scores = scores(course / "grades.csv"), scores(stock / "grades.csv")
+        ours_scores, stock_scores = read_grades(course / "grades.csv"), read_grades(stock / "grades.csv")
         same = sum(ours_scores[s] == stock_scores.get(s) for s in ours_scores)
         print(f"scores agree for {same}/{len(ours_scores)} students")
 

@@ -10,28 +10,19 @@ ERROR: stock nbgrader failed on that submission (it gets no grade, or a wrong on
 
 from __future__ import annotations
 
-import csv
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course.grading.hostile import LESSON, attacks  # noqa: E402
+from course.grading.hostile import LESSON, build_class, listen  # noqa: E402
 from course.grading.nbgrader_runner import nbgrader_env  # noqa: E402
-from course.grading.release import release  # noqa: E402
-from course.grading.samples import copy_course  # noqa: E402
+from course.grading.report import read_grades  # noqa: E402
 
 CELL_SECONDS = "25"
-
-
-def scores(grades_csv: Path) -> dict[str, float]:
-    with grades_csv.open() as handle:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
 
 
 def run(course: Path, *command: str) -> bool:
@@ -43,27 +34,12 @@ def run(course: Path, *command: str) -> bool:
 
 
 def main() -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    received: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            connection, _ = listener.accept()
-            received.append(connection.recv(200))
-            connection.close()
-
-    threading.Thread(target=serve, daemon=True).start()
+    port, received = listen()
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         results, damage, crashed = {}, {}, set()
         for name in ("stock", "course"):
             course = Path(tmp) / name
-            copy_course(ROOT, course, [LESSON])
-            release(course, [LESSON])
-            table = attacks(course, listener.getsockname()[1])
-            for attack in table:
-                attack.build(course, attack.student)
+            table = build_class(ROOT, course, port)
             watched = [
                 course / "gradebook.db",
                 course / "source" / LESSON / f"{LESSON}.ipynb",
@@ -86,14 +62,14 @@ def main() -> None:
                         crashed.add(attack.student)
                     if attack.student != "escape":
                         run(course, "nbgrader", "export", "--to=grades.csv")
-                results[name] = scores(course / "grades.csv")
+                results[name] = read_grades(course / "grades.csv")
             else:
                 run(course, "course.grading.cli", "grade", "--workers", "2", "--cell-timeout", CELL_SECONDS)
-                results[name] = scores(course / "grades.csv")
+                results[name] = read_grades(course / "grades.csv")
             damage[name] = [p.name for p in watched if b"overwritten by another student" in p.read_bytes()]
         print(f"{'student':<22}{'honest':>7}{'stock':>7}{'course':>7}  attack")
         for attack in table:
-            stock, ours = results["stock"].get(attack.student, 0.0), results["course"].get(attack.student)
+            stock, ours = (results[n].get((LESSON, attack.student), (0.0,))[0] for n in ("stock", "course"))
             flag = "FOOLED" if stock > attack.expected else "ERROR" if attack.student in crashed else ""
             print(f"{attack.student:<22}{attack.expected:>7g}{stock:>7g}{ours:>7g}  {flag:<7}{attack.what}")
             print(f"{'':<45}stopped by: {attack.defence}")

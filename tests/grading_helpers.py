@@ -1,17 +1,10 @@
 """Reading results the way an instructor would: from grades.csv, and from feedback HTML."""
 
-import csv
 import json
 from pathlib import Path
 
 from course.grading.release import _visible_source, secret_snippets
-
-
-def scores(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
-    """``{(lesson, student): (score, max_score)}`` from nbgrader's CSV export."""
-    with grades_csv.open() as handle:
-        return {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
-                for r in csv.DictReader(handle)}
+from course.grading.report import read_grades as scores  # noqa: F401 (the tests' name for it)
 
 
 def points(source_notebook: Path) -> dict[str, float]:

@@ -5,17 +5,13 @@ feedback, and no student's code touches the network, other students' files, sour
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from course.grading import sandbox
-from course.grading.hostile import LESSON, attacks
-from course.grading.release import release
-from course.grading.samples import copy_course
+from course.grading.hostile import LESSON, build_class, listen
 from tests.conftest import ROOT
 from tests.grading_helpers import assert_feedback_hides_key, scores
 
@@ -31,23 +27,8 @@ def _digest(path):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("hostile") / "course"
-    copy_course(ROOT, course, [LESSON])
-    release(course, [LESSON])
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    received = []
-
-    def serve():
-        while True:
-            connection, _ = listener.accept()
-            received.append(connection.recv(200))
-            connection.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    table = attacks(course, listener.getsockname()[1])
-    for attack in table:
-        attack.build(course, attack.student)
+    port, received = listen()
+    table = build_class(ROOT, course, port)
     watched = [
         course / "source" / LESSON / f"{LESSON}.ipynb",
         course / "release" / LESSON / f"{LESSON}.ipynb",

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .samples import answer_key, write_submission
+from .release import release
+from .samples import answer_key, copy_course, write_submission
 
 LESSON = "00-orientation"
 SOLUTION, TEST, QUIZ = "ex-linear-parameters", "test-linear-parameters", "grade-why-tiny-models"
@@ -423,3 +426,31 @@ def attacks(root: Path, port: int) -> list[Attack]:
          "bubblewrap sandbox: no network, the course folder is not even visible, only the run folder is "
          "writable; nothing a student can write is read back", FULL, sub(right_quiz=True, early=escape)),
     ]]
+
+
+def listen() -> tuple[int, list[bytes]]:
+    """A server on 127.0.0.1 that the escape student tries to reach: (its port, what reached it so far)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    received: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            connection, _ = listener.accept()
+            received.append(connection.recv(200))
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], received
+
+
+def build_class(root: Path, course: Path, port: int) -> list[Attack]:
+    """A new course folder ``course`` with lesson 00 (from the repository at ``root``) released and the whole
+    hostile class submitted; ``port`` is the server of :func:`listen`."""
+    copy_course(root, course, [LESSON])
+    release(course, [LESSON])
+    table = attacks(course, port)
+    for attack in table:
+        attack.build(course, attack.student)
+    return table
