@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Jupyter refuses to run as root unless told (containers, CI)
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+PY_TREES  := course tests tools benchmarks
 
-.PHONY: venv lab test demo release clean
+.PHONY: venv lab test test-fast format lint clean-notebooks demo release clean
 
 venv: $(STAMP)
 
@@ -22,8 +23,22 @@ $(STAMP): pyproject.toml
 lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions
 	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=release $(LAB_FLAGS)
 
-test: venv  ## the whole test suite
+test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+test-fast: venv  ## everything but the slow and browser tests, while you work
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+format: venv  ## ruff format and the lint fixes ruff can make, on all Python code
+	$(BIN)/ruff format $(PY_TREES)
+	$(BIN)/ruff check --fix $(PY_TREES)
+
+lint: venv  ## what the repository test checks: ruff lint and format
+	$(BIN)/ruff check $(PY_TREES)
+	$(BIN)/ruff format --check $(PY_TREES)
+
+clean-notebooks: venv  ## strip outputs and execution counts from source/ and release/ in place
+	$(BIN)/python tools/clean_notebooks.py source release
 
 demo: venv  ## release, autograde, feedback, grades CSV and chart on sample submissions
 	$(BIN)/course demo

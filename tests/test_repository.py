@@ -1,4 +1,4 @@
-"""Repository hygiene: clean notebooks, consistent pins."""
+"""Repository hygiene: clean notebooks, consistent pins, lint and format."""
 
 import json
 import re
@@ -33,7 +33,37 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
     assert "torch==2.13.0" in pins
 
 
+PYTHON_TREES = ("course", "tests", "tools", "benchmarks")
+
+
 def test_ruff_clean():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "course", "tests", "tools"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", *PYTHON_TREES], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_ruff_formatted():
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", *PYTHON_TREES], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, "run `make format`:\n" + result.stdout[-3000:]
+
+
+def test_clean_notebooks_strips_what_a_run_leaves_and_keeps_clean_files_as_they_are(tmp_path):
+    lesson = ROOT / "source" / "00-orientation" / "00-orientation.ipynb"
+    clean_copy = tmp_path / "clean.ipynb"
+    clean_copy.write_bytes(lesson.read_bytes())
+    dirty = json.loads(lesson.read_text())
+    code = next(c for c in dirty["cells"] if c["cell_type"] == "code")
+    code["execution_count"] = 3
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["42\n"]}]
+    code["metadata"]["execution"] = {"iopub.execute_input": "2026-11-24T12:00:00Z"}
+    dirty["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    (tmp_path / "dirty.ipynb").write_text(json.dumps(dirty))
+
+    result = subprocess.run([sys.executable, "tools/clean_notebooks.py", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "1 notebook(s) cleaned" in result.stdout, result.stdout + result.stderr
+    assert clean_copy.read_bytes() == lesson.read_bytes()
+    cleaned = json.loads((tmp_path / "dirty.ipynb").read_text())
+    assert cleaned["cells"] == json.loads(lesson.read_text())["cells"]
+    assert "widgets" not in cleaned["metadata"]
