@@ -27,6 +27,18 @@ class AnswersFileError(ValueError):
     """The answers file exists but cannot be read as answers."""
 
 
+class _DuplicateKeyError(ValueError):
+    """A JSON object names a key twice: which of the two is the answer would be the parser's choice."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise _DuplicateKeyError(repr(twice[:40]))
+    return dict(pairs)
+
+
 def default_path() -> Path:
     """The answers file of the notebook running in the current folder."""
     return Path.cwd() / ANSWERS_FILENAME
@@ -59,10 +71,15 @@ def read_answers(path: Path | None = None) -> dict[str, list[str]]:
             f"Cannot read {path.name} ({err}). Click your quiz answers again to rewrite it."
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: valid JSON nested deeper than Python parses
         raise AnswersFileError(
             f"{path.name} is not valid JSON. Click your quiz answers again; "
+            "the damaged file will be kept aside as a backup."
+        ) from None
+    except _DuplicateKeyError as err:
+        raise AnswersFileError(
+            f"{path.name} names {err} more than once. Click your quiz answers again; "
             "the damaged file will be kept aside as a backup."
         ) from None
     answers = data.get("answers") if isinstance(data, dict) else None

@@ -28,7 +28,18 @@ def test_absent_file_means_no_answers(tmp_path):
     assert read_answers(tmp_path / "answers.json") == {}
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"answers": {"q1": "b"}}', "[1, 2]", '{"answers": {"q": [1]}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"answers": {"q1": "b"}}',
+        "[1, 2]",
+        '{"answers": {"q": [1]}}',
+        '{"answers": ' + "[" * 100_000 + "]" * 100_000 + "}",  # valid JSON, deeper than Python's parser goes
+        '{"answers": {"q1": ["a"], "q1": ["b"]}}',  # which choice counts would be the parser's guess
+    ],
+    ids=["not-json", "string-choice", "list", "number-option", "deeply-nested", "duplicate-question"],
+)
 def test_corrupt_file_is_reported_and_kept_aside(tmp_path, content):
     path = tmp_path / "answers.json"
     path.write_text(content)
