@@ -74,8 +74,6 @@ def total_inference_bytes(
     name: str, precision: str, context_length: int, batch: int = 1, kv_precision: str = "bf16"
 ) -> int:
     """Weights at ``precision`` plus the KV cache (kept at ``kv_precision``) for one course model."""
-    from course.models.params import count_parameters
+    from course.models.fit import inference_memory
 
-    return weight_bytes(count_parameters(name).total, precision) + kv_cache_bytes(
-        name, context_length, batch, kv_precision
-    )
+    return inference_memory(name, precision, context_length, batch, kv_precision).total

@@ -1,6 +1,6 @@
 import pytest
 
-from course.lessons.instructions import augment_instructions, format_prompt, parse_prompt, synthesize
+from course.lessons.finetune.instructions import augment_instructions, format_prompt, parse_prompt, synthesize
 
 
 def test_format_and_parse_round_trip():

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course.lessons.lora import LoRALinear, lora_parameter_count, trainable_parameters
+from course.lessons.finetune.lora import LoRALinear, lora_parameter_count, trainable_parameters
 
 
 def make(r=4, alpha=8.0, bias=True):

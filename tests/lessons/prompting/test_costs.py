@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course.lessons.costs import (
+from course.lessons.prompting.costs import (
     EXAMPLE_RATES,
     FineTuningPlan,
     Rates,
@@ -49,8 +49,16 @@ def test_cost_per_1000_counts_with_the_real_tokenizer(tokenizer):
 
 
 def test_fine_tuning_plan_arithmetic():
-    plan = FineTuningPlan(n_params=7_000_000_000, examples=1000, tokens_per_example=100, epochs=2, runs=3,
-                          gpu_flops=1e14, gpu_hour_rate=2.0, cost_per_example=0.5)
+    plan = FineTuningPlan(
+        n_params=7_000_000_000,
+        examples=1000,
+        tokens_per_example=100,
+        epochs=2,
+        runs=3,
+        gpu_flops=1e14,
+        gpu_hour_rate=2.0,
+        cost_per_example=0.5,
+    )
     assert plan.training_tokens == 200_000
     assert plan.training_flops == 6 * 7e9 * 200_000 * 3
     assert plan.gpu_hours == pytest.approx(plan.training_flops / 1e14 / 3600)

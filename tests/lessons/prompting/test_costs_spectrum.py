@@ -1,6 +1,6 @@
 import pytest
 
-from course.lessons.spectrum import (
+from course.lessons.prompting.spectrum import (
     CHALLENGES,
     COMPARISON,
     FINE_TUNING_STEPS,

@@ -1,13 +1,16 @@
 import pytest
 
-from course.lessons.prompts import Example, build_prompt, few_shot_prompt, support_task, tuned_prompt
+from course.lessons.prompting.prompts import Example, build_prompt, few_shot_prompt, support_task, tuned_prompt
 from course.text.tokenizers import count_tokens
 
 
 def test_build_prompt_full_layout():
     prompt = build_prompt(
-        " Sort the ticket. ", "My card was refused.", context="We sell notebooks.",
-        constraints=["One word.", " No apology. "], examples=[Example("App froze.", "bug")],
+        " Sort the ticket. ",
+        "My card was refused.",
+        context="We sell notebooks.",
+        constraints=["One word.", " No apology. "],
+        examples=[Example("App froze.", "bug")],
     )
     assert prompt == (
         "Sort the ticket.\n\n"

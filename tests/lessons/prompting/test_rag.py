@@ -1,6 +1,6 @@
 import pytest
 
-from course.lessons.rag import (
+from course.lessons.prompting.rag import (
     Document,
     Retriever,
     format_context,
@@ -20,9 +20,7 @@ def test_corpus_is_consistent():
 
 
 def test_words():
-    assert words("The LoRA adapters of Phi-3.5-MoE, and more!") == [
-        "lora", "adapters", "phi-3", "5-moe", "more"
-    ]
+    assert words("The LoRA adapters of Phi-3.5-MoE, and more!") == ["lora", "adapters", "phi-3", "5-moe", "more"]
 
 
 def test_top_k():

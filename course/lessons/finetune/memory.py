@@ -1,0 +1,107 @@
+"""Lesson 05 §2 (What full fine-tuning costs) and §9 (Adapters on disk, and merging): the memory that training
+needs, full or LoRA, computed from a real config, and the size of a saved model or adapter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PHI3_LORA_TARGETS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
+
+
+def phi3_linear_shapes(config: dict) -> dict[str, tuple[int, int]]:
+    """``(in_features, out_features)`` of the four linear layers in one Phi-3 decoder layer."""
+    if config.get("model_type") != "phi3":
+        raise ValueError(f"phi3_linear_shapes needs a Phi-3 config, not model_type {config.get('model_type')!r}.")
+    hidden, intermediate = config["hidden_size"], config["intermediate_size"]
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    head = hidden // heads
+    return {
+        "qkv_proj": (hidden, (heads + 2 * kv_heads) * head),
+        "o_proj": (heads * head, hidden),
+        "gate_up_proj": (hidden, 2 * intermediate),
+        "down_proj": (intermediate, hidden),
+    }
+
+
+def lora_parameters(config: dict, r: int, targets: Sequence[str] = PHI3_LORA_TARGETS) -> int:
+    """Trainable parameters of rank-``r`` LoRA on the ``targets`` linear layers of every Phi-3 layer."""
+    from course.lessons.finetune.lora import lora_parameter_count
+
+    shapes = phi3_linear_shapes(config)
+    unknown = set(targets) - shapes.keys()
+    if unknown:
+        raise ValueError(f"Unknown target layers {sorted(unknown)}; Phi-3 has {', '.join(shapes)}.")
+    return config["num_hidden_layers"] * lora_parameter_count([shapes[t] for t in targets], r)
+
+
+# Mixed-precision AdamW keeps, for every trainable parameter, an fp32 master copy and two fp32 moments.
+OPTIMIZER_BYTES_PER_TRAINABLE = 4 + 4 + 4
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes that training needs, by kind."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "weights": self.weights,
+            "gradients": self.gradients,
+            "optimizer states": self.optimizer,
+            "activations": self.activations,
+        }
+
+
+def activation_bytes(config: dict, batch: int, sequence: int) -> int:
+    """A rough size of the activations kept for the backward pass, in 16-bit, without recomputation.
+
+    Uses the per-layer estimate ``s b h (34 + 5 a s / h)`` bytes of Korthikanti et al. (2022),
+    "Reducing Activation Recomputation in Large Transformer Models" (s: tokens, b: batch,
+    h: hidden size, a: attention heads). LoRA needs these too: gradients must flow back
+    through the frozen layers to reach the adapters.
+    """
+    if batch < 1 or sequence < 1:
+        raise ValueError("batch and sequence must be at least 1.")
+    h, a = config["hidden_size"], config["num_attention_heads"]
+    per_layer = sequence * batch * h * (34 + 5 * a * sequence / h)
+    return math.ceil(config["num_hidden_layers"] * per_layer)
+
+
+def training_memory(
+    total_params: int, trainable_params: int, precision: str = "bf16", activations: int = 0
+) -> TrainingMemory:
+    """Memory to train a model of ``total_params`` of which ``trainable_params`` are updated.
+
+    Every weight is held at ``precision``; only trainable ones need a gradient (same
+    precision) and AdamW states (:data:`OPTIMIZER_BYTES_PER_TRAINABLE` bytes each).
+    """
+    from course.models.memory import weight_bytes
+
+    if not 0 <= trainable_params <= total_params:
+        raise ValueError("trainable_params must be between 0 and total_params.")
+    return TrainingMemory(
+        weights=weight_bytes(total_params, precision),
+        gradients=weight_bytes(trainable_params, precision),
+        optimizer=trainable_params * OPTIMIZER_BYTES_PER_TRAINABLE,
+        activations=activations,
+    )
+
+
+
+def folder_bytes(path) -> int:
+    """Total size of the files under ``path`` (a saved model or adapter)."""
+    from pathlib import Path
+
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())

@@ -1,0 +1,208 @@
+"""Mixture of Experts (lesson 03): a reference top-k router and MoE layer, and how they map onto transformers.
+
+Lesson 03 §1 (From one feed-forward network to many experts), §3 (routing statistics) and §4 (compute per token).
+
+The reference layer keeps one small SwiGLU feed-forward network per expert, as
+the original Mixtral checkpoints did. transformers 5 stores the experts of a
+layer fused into two 3D tensors (``gate_up_proj``: experts x 2*intermediate x
+hidden, ``down_proj``: experts x hidden x intermediate); ``to_transformers_block``
+copies the reference weights into that layout so both can be compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course.models.params import count_parameters
+
+
+def _check_top_k(k: int, num_experts: int) -> None:
+    if not isinstance(k, int) or not 1 <= k <= num_experts:
+        raise ValueError(
+            f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}."
+        )
+
+
+def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixtral's routing: softmax over the experts, keep the ``k`` largest, rescale them to sum to one.
+
+    ``router_logits`` is ``(tokens, experts)``; returns ``(weights, indices)``, both ``(tokens, k)``,
+    the weights in float32, highest first.
+    """
+    if router_logits.dim() != 2:
+        raise ValueError(f"router_logits must be (tokens, experts); got shape {tuple(router_logits.shape)}.")
+    _check_top_k(k, router_logits.shape[-1])
+    probs = F.softmax(router_logits.float(), dim=-1)
+    weights, indices = probs.topk(k, dim=-1)
+    return weights / weights.sum(dim=-1, keepdim=True), indices
+
+
+class Expert(nn.Module):
+    """One expert: the gated (SwiGLU) feed-forward network of Mistral and Phi, without biases."""
+
+    def __init__(self, hidden_size: int, intermediate_size: int):
+        super().__init__()
+        self.gate_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
+        self.up_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
+        self.down_proj = nn.Linear(intermediate_size, hidden_size, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class MoELayer(nn.Module):
+    """A sparse MoE feed-forward layer: a linear router picks ``top_k`` experts per token.
+
+    Each token's output is the routing-weighted sum of its chosen experts' outputs;
+    the other experts do no work for that token.
+    """
+
+    def __init__(self, hidden_size: int, intermediate_size: int, num_experts: int, top_k: int):
+        super().__init__()
+        _check_top_k(top_k, num_experts)
+        self.hidden_size, self.intermediate_size = hidden_size, intermediate_size
+        self.num_experts, self.top_k = num_experts, top_k
+        self.router = nn.Linear(hidden_size, num_experts, bias=False)
+        self.experts = nn.ModuleList(Expert(hidden_size, intermediate_size) for _ in range(num_experts))
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if hidden_states.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"Expected the last dimension to be hidden_size={self.hidden_size}; "
+                f"got shape {tuple(hidden_states.shape)}."
+            )
+        flat = hidden_states.reshape(-1, self.hidden_size)
+        weights, indices = top_k_routing(self.router(flat), self.top_k)
+        out = torch.zeros_like(flat)
+        for e, expert in enumerate(self.experts):
+            token, slot = torch.where(indices == e)
+            if token.numel():
+                out.index_add_(0, token, (expert(flat[token]) * weights[token, slot, None]).to(out.dtype))
+        return out.reshape(hidden_states.shape)
+
+
+ARCHITECTURES = ("mixtral", "phimoe")
+
+
+def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
+    """The transformers sparse MoE block of ``architecture`` with the weights of ``layer``, in eval mode.
+
+    ``layer`` needs what ``MoELayer`` has: ``router`` (a bias-free ``nn.Linear``), ``experts``
+    (``Expert`` modules) and ``top_k``. The per-expert matrices are stacked into the fused
+    3D tensors transformers uses: gate and up projections concatenated, then one
+    ``down_proj`` per expert. ``"mixtral"`` routes like ``top_k_routing``; ``"phimoe"``
+    (Phi-3.5-MoE) picks its two experts with "sparsemixer", which weighs them differently.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {architecture!r}; choose one of: {', '.join(ARCHITECTURES)}.")
+    try:
+        router, experts, top_k = layer.router.weight, list(layer.experts), layer.top_k
+        gate_up = torch.stack([torch.cat([e.gate_proj.weight, e.up_proj.weight]) for e in experts])
+        down = torch.stack([e.down_proj.weight for e in experts])
+    except AttributeError as err:
+        raise TypeError(
+            "The layer must look like course.lessons.moe.MoELayer: .router (nn.Linear), "
+            f".experts (Expert modules with gate_proj, up_proj, down_proj) and .top_k ({err})."
+        ) from None
+    if architecture == "phimoe" and top_k != 2:
+        raise ValueError(f"Phi-3.5-MoE's sparsemixer always picks 2 experts; this layer has top_k={top_k}.")
+    num_experts, hidden = router.shape
+    sizes = dict(
+        hidden_size=hidden,
+        intermediate_size=down.shape[-1],
+        num_local_experts=num_experts,
+        num_experts_per_tok=top_k,
+        experts_implementation="eager",  # the plain loop over experts, as in the reference layer
+    )
+    if architecture == "mixtral":
+        from transformers import MixtralConfig
+        from transformers.models.mixtral.modeling_mixtral import MixtralSparseMoeBlock
+
+        block = MixtralSparseMoeBlock(MixtralConfig(router_jitter_noise=0.0, **sizes))
+        block_router = block.gate
+    else:
+        from transformers import PhimoeConfig
+        from transformers.models.phimoe.modeling_phimoe import PhimoeSparseMoeBlock
+
+        block = PhimoeSparseMoeBlock(PhimoeConfig(**sizes))
+        block_router = block.router
+    block = block.to(device=router.device, dtype=router.dtype)
+    with torch.no_grad():
+        block_router.weight.copy_(router)
+        block.experts.gate_up_proj.copy_(gate_up)
+        block.experts.down_proj.copy_(down)
+    return block.eval()
+
+
+# ---------------------------------------------------------------- routing statistics
+
+
+def expert_load(indices: torch.Tensor, num_experts: int) -> torch.Tensor:
+    """Share of all routing slots (tokens x top-k) that each expert received; sums to one."""
+    counts = torch.bincount(indices.reshape(-1).cpu(), minlength=num_experts).float()
+    if counts.numel() != num_experts:
+        raise ValueError(
+            f"indices refer to expert {counts.numel() - 1}, but there are only {num_experts} experts."
+        )
+    return counts / counts.sum()
+
+
+def imbalance(load: torch.Tensor) -> float:
+    """The busiest expert's load divided by a fair share (1 / experts): 1.0 is perfectly even."""
+    return float(load.max() * load.numel())
+
+
+def routing_table(weights: torch.Tensor, indices: torch.Tensor, num_experts: int) -> torch.Tensor:
+    """A ``(tokens, experts)`` matrix: each token's routing weight on its chosen experts, zero elsewhere."""
+    table = torch.zeros(indices.shape[0], num_experts, dtype=torch.float32)
+    return table.scatter(1, indices.cpu(), weights.detach().float().cpu())
+
+
+def _routers(model: nn.Module) -> list[nn.Module]:
+    routers = [m for m in model.modules() if type(m).__name__.endswith("TopKRouter")]
+    if not routers:
+        raise ValueError(
+            f"{type(model).__name__} has no MoE router (a *TopKRouter module); pass an MoE model."
+        )
+    return routers
+
+
+@torch.no_grad()
+def capture_routing(model: nn.Module, input_ids: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Run ``model`` once in eval mode and return, per MoE layer, the ``(weights, indices)`` its router chose.
+
+    Works for the transformers Mixtral and PhiMoE models: their routers return
+    ``(logits, weights, indices)``, recorded here with forward hooks.
+    """
+    captured: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def record(_module: nn.Module, _inputs: tuple, out: tuple) -> None:
+        captured.append((out[1], out[2]))
+
+    hooks = [router.register_forward_hook(record) for router in _routers(model)]
+    was_training = model.training
+    model.eval()
+    try:
+        model(input_ids=input_ids.to(next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return captured
+
+
+# ---------------------------------------------------------------- parameters and compute
+
+
+def forward_flops_per_token(name_or_config: str | dict[str, Any]) -> int:
+    """Multiply-add FLOPs of one token's forward pass: 2 x the active weights it multiplies.
+
+    The embedding lookup is a copy, not a product, so it is left out; so are the
+    attention scores, which grow with the context rather than with the weights.
+    """
+    count = count_parameters(name_or_config)
+    return 2 * (count.active - count.by_part["embeddings"])

@@ -1,0 +1,117 @@
+"""Lesson 04 §5 (A tiny Llama 3.2 Vision that learns to see, on your CPU): build the tiny model.
+
+The model is a real ``MllamaForConditionalGeneration`` built from a tiny config
+with the 11B model's structure (vision encoder, projector, gated cross-attention
+layers in a Llama decoder); the processor is the real ``MllamaProcessor`` with
+the real image processor and chat template, over a small word vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from course.lessons.vision.data import ANSWERS, QUESTIONS, Example
+from course.lessons.vision.llama import CHAT_TEMPLATE, IMAGE_TOKEN, MODEL_NAME, chat_messages
+
+TILE_SIZE = 32  # pixels a side of the tiny model's tiles (the real model: 560)
+PATCH_SIZE = 16  # pixels a side of one patch (the real model: 14): 2 x 2 patches per tile
+CHAT_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+END_OF_TURN = "<|eot_id|>"
+TRAIN_SEED, TEST_SEED = 1, 2  # different seeds: the test pictures are never seen in training
+
+
+
+def tiny_tokenizer():
+    """A real Hugging Face tokenizer for the questions and answers, with Llama 3's chat and image tokens.
+
+    The image token is added last, so (as in the real model) its id is the first one past the text
+    vocabulary: the language model reads it but never has to write it.
+    """
+    from course.text.vocab import build_word_tokenizer
+
+    texts = [*QUESTIONS.values(), *(word for words in ANSWERS.values() for word in words)]
+    tokenizer = build_word_tokenizer(texts, extra_words=("user", "assistant"))
+    tokenizer.add_special_tokens({"additional_special_tokens": [*CHAT_TOKENS, IMAGE_TOKEN]})
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_processor():
+    """The real ``MllamaProcessor``: the published image settings with small tiles, and the tiny tokenizer."""
+    from transformers import MllamaProcessor
+
+    from course.lessons.vision.llama import image_processor
+
+    return MllamaProcessor(image_processor=image_processor(TILE_SIZE, max_tiles=1), tokenizer=tiny_tokenizer(),
+                           chat_template=CHAT_TEMPLATE)
+
+
+def tiny_overrides(tokenizer) -> dict[str, Any]:
+    """Sizes and token ids that turn the 11B config into the tiny one (see ``course.models.tiny``)."""
+    image_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    if image_id != len(tokenizer) - 1:
+        raise ValueError("The image token must be the tokenizer's last token; build it with tiny_tokenizer().")
+    hidden = 64
+    intermediate_layers = [0]
+    return {
+        "image_token_index": image_id,
+        "text_config": {
+            "vocab_size": image_id,
+            "hidden_size": hidden,
+            "num_hidden_layers": 3,
+            "cross_attention_layers": [1],
+            "max_position_embeddings": 64,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.convert_tokens_to_ids(END_OF_TURN),
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        "vision_config": {
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "attention_heads": 4,
+            "num_hidden_layers": 2,
+            "num_global_layers": 1,
+            "image_size": TILE_SIZE,
+            "patch_size": PATCH_SIZE,
+            "max_num_tiles": 1,
+            "supported_aspect_ratios": [[1, 1]],
+            "intermediate_layers_indices": intermediate_layers,
+            "vision_output_dim": hidden * (len(intermediate_layers) + 1),
+        },
+    }
+
+
+def build_tiny_model(processor, seed: int = 0):
+    """A freshly initialised tiny ``MllamaForConditionalGeneration`` that fits ``processor``'s vocabulary."""
+    from course.models.tiny import build_tiny
+
+    return build_tiny(MODEL_NAME, seed=seed, **tiny_overrides(processor.tokenizer))
+
+
+def prompts(processor, questions: list[str]) -> list[str]:
+    """Each question as a chat turn with a picture, rendered by the processor's chat template."""
+    return [processor.apply_chat_template(chat_messages(q), add_generation_prompt=True, tokenize=False)
+            for q in questions]
+
+
+def encode(processor, examples: list[Example], with_answers: bool = False):
+    """Model inputs for ``examples``; ``with_answers`` appends each answer and sets the training ``labels``.
+
+    Labels are -100 (ignored) everywhere except on the answer and its end-of-turn token, so the
+    model learns to answer, not to repeat the question.
+    """
+    tokenizer = processor.tokenizer
+    texts = prompts(processor, [e.question for e in examples])
+    if with_answers:
+        texts = [text + e.answer + END_OF_TURN for text, e in zip(texts, examples, strict=True)]
+    tokenizer.padding_side = "right" if with_answers else "left"
+    batch = processor(images=[[e.image] for e in examples], text=texts, padding=True, add_special_tokens=False,
+                      return_tensors="pt")
+    if with_answers:
+        ids = batch["input_ids"]
+        header_end = tokenizer.convert_tokens_to_ids("<|end_header_id|>")
+        positions = ids.new_tensor(range(ids.shape[1])).expand_as(ids)
+        answer_start = ((ids == header_end) * (positions + 1)).max(dim=1, keepdim=True).values
+        labels = ids.masked_fill(positions < answer_start, -100)
+        batch["labels"] = labels.masked_fill(batch["attention_mask"] == 0, -100)
+    return batch

@@ -1,0 +1,110 @@
+"""Lesson 05 §6-8: instruction tuning with the course's training loop, and early stopping."""
+
+import pytest
+
+from course.lessons.finetune import memory, training
+from course.text.vocab import build_word_tokenizer
+
+EXAMPLES = [("say a b", "b a"), ("say c d", "d c"), ("say a c", "c a"), ("say b d", "d b")]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_word_tokenizer([p + " " + a for p, a in EXAMPLES])
+
+
+def tiny_model(tokenizer, seed=0):
+    from course.models.tiny import build_tiny
+
+    return build_tiny(
+        "phi-3.5-mini",
+        seed=seed,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def test_encode_masks_the_prompt_and_ends_with_eos(tokenizer):
+    ((ids, labels),) = training.encode(tokenizer, [("say a b", "b a")])
+    assert len(ids) == len(labels) == 6  # say a b | b a </s>
+    assert labels[:3] == [-100] * 3
+    assert labels[3:] == ids[3:] and ids[-1] == tokenizer.eos_token_id
+
+
+def test_collate_pads_on_the_right(tokenizer):
+    encoded = training.encode(tokenizer, [("say a", "b"), ("say a b", "b a")])
+    batch = training.collate(encoded, tokenizer.pad_token_id)
+    assert batch["input_ids"].shape == (2, 6)
+    assert batch["attention_mask"][0].tolist() == [1, 1, 1, 1, 0, 0]  # say a | b </s>
+    assert batch["labels"][0, 4:].tolist() == [-100, -100]
+    assert batch["input_ids"][0, 4:].tolist() == [tokenizer.pad_token_id] * 2
+
+
+def test_training_lowers_the_loss_and_records_evaluations(tokenizer):
+    model = tiny_model(tokenizer)
+    before = training.mean_loss(model, tokenizer, EXAMPLES)
+    log = training.train(
+        model,
+        tokenizer,
+        EXAMPLES,
+        steps=30,
+        lr=1e-2,
+        batch_size=4,
+        eval_examples=EXAMPLES,
+        eval_every=10,
+        measure={"loss": lambda m: training.mean_loss(m, tokenizer, EXAMPLES)},
+        progress=False,
+    )
+    after = training.mean_loss(model, tokenizer, EXAMPLES)
+    assert after < before / 2
+    assert len(log.train_loss) == 30
+    assert log.eval_steps == [0, 10, 20, 30]
+    assert log.eval_loss[0] == pytest.approx(before, rel=1e-4)
+    assert log.measurements["loss"][-1] == pytest.approx(after, rel=1e-4)
+
+
+def test_training_refuses_a_frozen_model_and_bad_settings(tokenizer):
+    model = tiny_model(tokenizer)
+    with pytest.raises(ValueError, match="steps"):
+        training.train(model, tokenizer, EXAMPLES, steps=0, lr=1e-3, progress=False)
+    with pytest.raises(ValueError, match="example"):
+        training.train(model, tokenizer, [], steps=1, lr=1e-3, progress=False)
+    model.requires_grad_(False)
+    with pytest.raises(ValueError, match="LoRA"):
+        training.train(model, tokenizer, EXAMPLES, steps=1, lr=1e-3, progress=False)
+
+
+def test_lora_parameters_match_peft_on_a_tiny_phi3(tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    from course.models.tiny import tiny_config_dict
+
+    config = tiny_config_dict("phi-3.5-mini", hidden_size=32, intermediate_size=64)
+    for r, targets in [(2, memory.PHI3_LORA_TARGETS), (4, ("qkv_proj", "o_proj"))]:
+        peft_model = get_peft_model(tiny_model(tokenizer), LoraConfig(r=r, target_modules=list(targets)))
+        trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+        assert memory.lora_parameters(config, r, targets) == trainable
+
+
+@pytest.mark.parametrize(
+    "losses, patience, expected",
+    [
+        ([3.0, 2.0, 1.5, 1.6, 1.7, 1.8], 2, (2, 4)),
+        ([3.0, 2.0, 1.5, 1.6, 1.4, 1.8], 2, (4, 5)),
+        ([3.0, 2.0, 1.0], 1, (2, 2)),
+        ([1.0], 3, (0, 0)),
+        ([1.0, 1.0, 1.0], 1, (0, 1)),
+    ],
+)
+def test_early_stopping(losses, patience, expected):
+    assert training.early_stopping(losses, patience) == expected
+
+
+def test_early_stopping_refuses_bad_input():
+    with pytest.raises(ValueError):
+        training.early_stopping([], 2)
+    with pytest.raises(ValueError):
+        training.early_stopping([1.0], 0)

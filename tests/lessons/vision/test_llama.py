@@ -1,0 +1,143 @@
+"""Lesson 04's pipeline: the real image processor, tiles, vision tokens, chat format, the 11B model's parts."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course.lessons.vision import llama
+from course.lessons.vision.data import landscape
+from course.models.configs import model_card
+from course.models.params import count_parameters
+
+EXPECTED_PROMPT = (
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is drawn?<|eot_id|>"
+    "<|start_header_id|>assistant<|end_header_id|>\n\n"
+)
+
+
+@pytest.fixture(scope="module")
+def processor():
+    return llama.image_processor()
+
+
+def test_image_processor_has_the_published_settings(processor):
+    assert (processor.size.height, processor.size.width) == (560, 560)
+    assert processor.max_image_tiles == 4
+    assert tuple(processor.image_mean) == pytest.approx((0.48145466, 0.4578275, 0.40821073))
+    assert tuple(processor.image_std) == pytest.approx((0.26862954, 0.26130258, 0.27577711))
+    small = llama.image_processor(tile_size=32, max_tiles=1)
+    assert (small.size.height, small.max_image_tiles) == (32, 1)
+    assert tuple(small.image_mean) == tuple(processor.image_mean)
+
+
+@pytest.mark.parametrize(
+    "height, width", [(300, 300), (560, 1120), (500, 1200), (600, 800), (2000, 500), (1080, 1920), (90, 700)]
+)
+def test_tile_grid_is_what_the_processor_does(processor, height, width):
+    features = processor(images=[[Image.new("RGB", (width, height), "white")]], return_tensors="np")
+    rows, columns = llama.tile_grid(height, width)
+    assert int(features["aspect_ratio_ids"][0, 0]) == llama.aspect_ratio_id(rows, columns)
+    assert int(features["aspect_ratio_mask"][0, 0].sum()) == rows * columns
+    assert features["pixel_values"].shape == (1, 1, 4, 3, 560, 560)
+
+
+def test_tile_grid_examples():
+    assert llama.tile_grid(300, 300) == (1, 1)
+    assert llama.tile_grid(560, 1120) == (1, 2)
+    assert llama.tile_grid(2000, 500) == (4, 1)
+    assert llama.tile_grid(600, 800) == (2, 2)
+    assert llama.tile_grid(64, 32, tile_size=32, max_tiles=1) == (1, 1)
+
+
+def test_supported_grids_and_their_ids():
+    grids = llama.supported_aspect_ratios(4)
+    assert grids == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1)]
+    assert [llama.aspect_ratio_id(*grid) for grid in grids] == list(range(1, 9))
+    with pytest.raises(ValueError, match="not supported"):
+        llama.aspect_ratio_id(3, 3)
+
+
+def test_vision_token_counts():
+    assert llama.tokens_per_tile() == 40 * 40 + 1
+    assert llama.tokens_per_tile(32, 16) == 5
+    assert llama.vision_token_count(500, 1200) == 3 * 1601
+    assert llama.vision_token_count(560, 1120) == 2 * 1601
+    assert llama.vision_token_count(5000, 5000) == 4 * 1601
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: llama.tokens_per_tile(560, 15),
+        lambda: llama.tile_grid(0, 100),
+        lambda: llama.tile_grid(100, 100, max_tiles=0),
+        lambda: llama.tile_grid(100.5, 100),
+        lambda: llama.supported_aspect_ratios(-1),
+    ],
+)
+def test_bad_sizes_are_refused(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_chat_messages_render_with_the_published_template():
+    messages = llama.chat_messages("What is drawn?")
+    assert messages == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is drawn?"}]}]
+    assert llama.render_chat(messages) == EXPECTED_PROMPT
+    assert llama.render_chat(messages, add_generation_prompt=False).endswith("What is drawn?<|eot_id|>")
+    with pytest.raises(ValueError):
+        llama.chat_messages("   ")
+
+
+def test_tokenizer_template_matches_the_reference_rendering():
+    from course.lessons.vision.tiny import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    rendered = tokenizer.apply_chat_template(
+        llama.chat_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
+    )
+    assert rendered == EXPECTED_PROMPT.replace(llama.BOS_TOKEN, tokenizer.bos_token)
+
+
+def test_tiles_show_the_picture(processor):
+    picture = landscape()
+    features = processor(images=[[picture]], return_tensors="np")
+    tiles = llama.tiles_as_pictures(features, processor)
+    assert len(tiles) == 3 and all(tile.shape == (560, 560, 3) for tile in tiles)
+    sky = np.array([150, 200, 240]) / 255
+    assert np.abs(tiles[0][5, 5] - sky).max() < 0.02, "the top-left corner of the first tile is sky"
+    assert np.abs(tiles[2][5, -5]).max() < 0.02, "the right of the last tile is black padding"
+
+
+def test_plot_tiles_has_one_axis_per_tile(processor):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = llama.plot_tiles(landscape(), processor)
+    assert len(figure.axes) == 1 + 3
+
+
+def test_parameter_groups_add_up_and_match_the_card():
+    groups = llama.parameter_groups()
+    total = count_parameters(llama.MODEL_NAME).total
+    assert sum(groups.values()) == total
+    assert abs(total / model_card(llama.MODEL_NAME).published_total - 1) < 0.01
+    assert groups["vision encoder"] > groups["projector"] > 0
+    hidden = 4096
+    # the language model is a 32-layer Llama (Llama 3.1 8B's shape) plus 8 reserved embedding rows
+    assert groups["language model"] - count_parameters(llama.text_only_config()).total == 8 * hidden
+    assert 8.0e9 < groups["language model"] < 8.1e9
+
+
+def test_text_only_config_drops_the_cross_attention_layers():
+    config = llama.text_only_config()
+    assert config["model_type"] == "llama" and config["num_hidden_layers"] == 32
+    assert "cross_attention_layers" not in config
+
+
+def test_parameter_breakdown_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = llama.plot_parameter_breakdown(llama.parameter_groups(), "parts")
+    assert len(figure.axes[0].patches) == 4
