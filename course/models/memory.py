@@ -22,9 +22,7 @@ def bytes_per_param(precision: str) -> float:
     try:
         return BYTES_PER_PARAM[precision]
     except KeyError:
-        raise ValueError(
-            f"Unknown precision {precision!r}; choose one of: {', '.join(BYTES_PER_PARAM)}."
-        ) from None
+        raise ValueError(f"Unknown precision {precision!r}; choose one of: {', '.join(BYTES_PER_PARAM)}.") from None
 
 
 def weight_bytes(n_params: int, precision: str) -> int:

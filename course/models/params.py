@@ -87,7 +87,9 @@ def _vision_encoder(vision: dict[str, Any]) -> int:
     embeddings = (
         vision["num_channels"] * patch * patch * hidden  # patch embedding, no bias
         + hidden  # class embedding
-        + 1 + patches * hidden + aspect_ids * tiles * patches * hidden  # gated position + tile-position
+        + 1
+        + patches * hidden
+        + aspect_ids * tiles * patches * hidden  # gated position + tile-position
         + 2 * (aspect_ids * tiles * hidden + 1)  # pre- and post-tile embeddings with their gates
     )
     return (

@@ -21,8 +21,16 @@ TINY_CONTEXT = 512
 
 # The values of the real config a tiny model keeps: everything structural that is not a size.
 _KEEP = (
-    "model_type", "hidden_act", "num_local_experts", "num_experts_per_tok", "attention_bias",
-    "lm_head_bias", "mlp_bias", "tie_word_embeddings", "rms_norm_eps", "rope_theta",
+    "model_type",
+    "hidden_act",
+    "num_local_experts",
+    "num_experts_per_tok",
+    "attention_bias",
+    "lm_head_bias",
+    "mlp_bias",
+    "tie_word_embeddings",
+    "rms_norm_eps",
+    "rope_theta",
 )
 
 

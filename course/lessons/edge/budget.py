@@ -124,8 +124,7 @@ def speed_bound(row: BudgetRow, ram_bandwidth_gb_s: float, vram_bandwidth_gb_s: 
 def format_budget(rows: Sequence[BudgetRow], ram_bandwidth_gb_s: float, vram_bandwidth_gb_s: float) -> str:
     """The budget as a fixed-width text table, with the bandwidth bound on tokens/s where the model fits."""
     header = (
-        f"{'model':<22}{'prec':>6}{'weights GiB':>13}{'KV GiB':>8}{'total GiB':>11}"
-        f"  {'runs on':<14}{'<= tok/s':>9}"
+        f"{'model':<22}{'prec':>6}{'weights GiB':>13}{'KV GiB':>8}{'total GiB':>11}  {'runs on':<14}{'<= tok/s':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -137,9 +136,7 @@ def format_budget(rows: Sequence[BudgetRow], ram_bandwidth_gb_s: float, vram_ban
     return "\n".join(lines)
 
 
-def plot_budget(
-    rows: Sequence[BudgetRow], ram_gib: float, vram_gib: float, reserve_gib: float = 2.0
-) -> Figure:
+def plot_budget(rows: Sequence[BudgetRow], ram_gib: float, vram_gib: float, reserve_gib: float = 2.0) -> Figure:
     """Horizontal bars (weights + KV cache) per model and precision, with the VRAM and usable-RAM lines."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch

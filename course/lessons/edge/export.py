@@ -35,8 +35,6 @@ ONNX_INT8 = "model.int8.onnx"
 _VOLATILE_CONFIG_KEYS = {"architectures", "dtype", "torch_dtype", "transformers_version", "_name_or_path"}
 
 
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Hide the exporter's and quantiser's log chatter (missing torchvision ops, pre-processing hints)."""

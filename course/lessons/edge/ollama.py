@@ -20,9 +20,7 @@ from course.lessons.edge.gguf import PRECISIONS, write_gguf
 OLLAMA_URL = "http://127.0.0.1:11434"
 
 
-def modelfile(
-    gguf_file: str, template: str = "{{ .Prompt }}", stop: tuple[str, ...] = (), num_ctx: int = 256
-) -> str:
+def modelfile(gguf_file: str, template: str = "{{ .Prompt }}", stop: tuple[str, ...] = (), num_ctx: int = 256) -> str:
     """An Ollama ``Modelfile``: the weights, a prompt template, greedy decoding and stop strings."""
     lines = [
         f"FROM ./{gguf_file}",

@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from course.lessons.edge.sweep import SweepPoint
 
 
-
-
 def _quartile_bars(timings: Sequence[Timing], scale: float) -> list[list[float]]:
     """Error bars from the first to the third quartile around each median (matplotlib's 2 x N form)."""
     low, high = [], []
@@ -50,13 +48,21 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         for x, value in enumerate(values):
             label = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-            ax.annotate(label, (x, 0), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                        fontsize=8, color="white", fontweight="bold")
+            ax.annotate(
+                label,
+                (x, 0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="white",
+                fontweight="bold",
+            )
     axes[-1].set_ylim(0, 110)
     fig.suptitle("Same model, three runtimes (lower is better for size and time, higher for tokens/s)")
     fig.tight_layout()
     return fig
-
 
 
 def plot_sweep(points: Sequence[SweepPoint]) -> Figure:

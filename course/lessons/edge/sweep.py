@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     pass
 
 
-
-
 @dataclass(frozen=True)
 class SweepPoint:
     """One matrix size: the time of ``tokens x size`` @ ``size x size`` in fp32 and in int8."""

@@ -99,7 +99,6 @@ def training_memory(
     )
 
 
-
 def folder_bytes(path) -> int:
     """Total size of the files under ``path`` (a saved model or adapter)."""
     from pathlib import Path

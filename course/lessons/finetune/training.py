@@ -133,10 +133,18 @@ def train(
             log.measurements[name].append(fn(model))
 
     log.train_loss = training.train(
-        model, batches(), lambda batch: model(**batch).loss, steps=steps, lr=lr, weight_decay=0.0,
+        model,
+        batches(),
+        lambda batch: model(**batch).loss,
+        steps=steps,
+        lr=lr,
+        weight_decay=0.0,
         schedule=training.warmup_cosine(steps, warmup, floor=0.1),
-        evaluate=evaluate if eval_examples or measure else None, eval_every=eval_every,
-        evaluate_first=bool(eval_every), desc=desc, progress=progress,
+        evaluate=evaluate if eval_examples or measure else None,
+        eval_every=eval_every,
+        evaluate_first=bool(eval_every),
+        desc=desc,
+        progress=progress,
     )
     model.eval()
     return log

@@ -61,21 +61,24 @@ def contenders(
         raise ValueError(f"top_k must be between 1 and num_experts ({num_experts}); got {top_k}.")
     head_dim = 32
     if hidden_size % (4 * head_dim):
-        raise ValueError(
-            f"hidden_size must be a multiple of {4 * head_dim} (heads of {head_dim}, GQA ratio 4)."
-        )
+        raise ValueError(f"hidden_size must be a multiple of {4 * head_dim} (heads of {head_dim}, GQA ratio 4).")
     shared = dict(
-        hidden_size=hidden_size, num_hidden_layers=layers, head_dim=head_dim,
-        num_attention_heads=hidden_size // head_dim, num_key_value_heads=hidden_size // head_dim // 4,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        head_dim=head_dim,
+        num_attention_heads=hidden_size // head_dim,
+        num_key_value_heads=hidden_size // head_dim // 4,
     )
     return [
-        Contender(f"MoE: {num_experts} experts, top-{top_k}", "mixtral-8x7b",
-                  dict(shared, intermediate_size=intermediate_size, num_local_experts=num_experts,
-                       num_experts_per_tok=top_k)),
-        Contender("dense, same active size", "mistral-7b",
-                  dict(shared, intermediate_size=top_k * intermediate_size)),
-        Contender("dense, same total size", "mistral-7b",
-                  dict(shared, intermediate_size=num_experts * intermediate_size)),
+        Contender(
+            f"MoE: {num_experts} experts, top-{top_k}",
+            "mixtral-8x7b",
+            dict(shared, intermediate_size=intermediate_size, num_local_experts=num_experts, num_experts_per_tok=top_k),
+        ),
+        Contender("dense, same active size", "mistral-7b", dict(shared, intermediate_size=top_k * intermediate_size)),
+        Contender(
+            "dense, same total size", "mistral-7b", dict(shared, intermediate_size=num_experts * intermediate_size)
+        ),
     ]
 
 

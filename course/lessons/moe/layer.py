@@ -22,9 +22,7 @@ from course.models.params import count_parameters
 
 def _check_top_k(k: int, num_experts: int) -> None:
     if not isinstance(k, int) or not 1 <= k <= num_experts:
-        raise ValueError(
-            f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}."
-        )
+        raise ValueError(f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}.")
 
 
 def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,9 +143,7 @@ def expert_load(indices: torch.Tensor, num_experts: int) -> torch.Tensor:
     """Share of all routing slots (tokens x top-k) that each expert received; sums to one."""
     counts = torch.bincount(indices.reshape(-1).cpu(), minlength=num_experts).float()
     if counts.numel() != num_experts:
-        raise ValueError(
-            f"indices refer to expert {counts.numel() - 1}, but there are only {num_experts} experts."
-        )
+        raise ValueError(f"indices refer to expert {counts.numel() - 1}, but there are only {num_experts} experts.")
     return counts / counts.sum()
 
 
@@ -165,9 +161,7 @@ def routing_table(weights: torch.Tensor, indices: torch.Tensor, num_experts: int
 def _routers(model: nn.Module) -> list[nn.Module]:
     routers = [m for m in model.modules() if type(m).__name__.endswith("TopKRouter")]
     if not routers:
-        raise ValueError(
-            f"{type(model).__name__} has no MoE router (a *TopKRouter module); pass an MoE model."
-        )
+        raise ValueError(f"{type(model).__name__} has no MoE router (a *TopKRouter module); pass an MoE model.")
     return routers
 
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from course.lessons.moe.training import RoutingRun
 
 
-def plot_sizes(labels: Sequence[str], total: Sequence[float], active: Sequence[float],
-               flops: Sequence[float]) -> Figure:
+def plot_sizes(
+    labels: Sequence[str], total: Sequence[float], active: Sequence[float], flops: Sequence[float]
+) -> Figure:
     """Total vs active parameters (billions) and forward GFLOPs per token, side by side per model."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     x = range(len(labels))

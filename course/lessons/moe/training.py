@@ -36,8 +36,10 @@ _OBJECTS = ("ball", "box", "cup", "book", "chair", "kite")
 
 
 def _animals(r: random.Random) -> str:
-    return (f"the {r.choice(_ADJECTIVES)} {r.choice(_ANIMALS)} {r.choice(_VERBS)} "
-            f"the {r.choice(_ANIMALS)} in the {r.choice(_PLACES)} .")
+    return (
+        f"the {r.choice(_ADJECTIVES)} {r.choice(_ANIMALS)} {r.choice(_VERBS)} "
+        f"the {r.choice(_ANIMALS)} in the {r.choice(_PLACES)} ."
+    )
 
 
 def _sums(r: random.Random) -> str:
@@ -56,7 +58,10 @@ def _counting(r: random.Random) -> str:
 
 
 SENTENCE_KINDS: dict[str, Callable[[random.Random], str]] = {
-    "animals": _animals, "sums": _sums, "colours": _colours, "counting": _counting,
+    "animals": _animals,
+    "sums": _sums,
+    "colours": _colours,
+    "counting": _counting,
 }
 
 
@@ -78,10 +83,8 @@ def token_stream(tokenizer, texts: list[str]) -> torch.Tensor:
 def windows(stream: torch.Tensor, starts: list[int], length: int) -> torch.Tensor:
     """A batch ``(len(starts), length)`` of slices of ``stream``."""
     if max(starts) + length > len(stream):
-        raise ValueError(
-            f"A window of {length} tokens from {max(starts)} runs past the stream ({len(stream)} tokens)."
-        )
-    return torch.stack([stream[s:s + length] for s in starts])
+        raise ValueError(f"A window of {length} tokens from {max(starts)} runs past the stream ({len(stream)} tokens).")
+    return torch.stack([stream[s : s + length] for s in starts])
 
 
 @dataclass
@@ -149,8 +152,17 @@ def train_tiny_moe(
         run.imbalance.append(layer_imbalance)
         run.final_load = loads
 
-    training.train(model, batches(), loss, steps=steps, lr=lr, one_thread=True, evaluate=evaluate,
-                   eval_every=eval_every, desc=f"aux coef {aux_coef:g}")
+    training.train(
+        model,
+        batches(),
+        loss,
+        steps=steps,
+        lr=lr,
+        one_thread=True,
+        evaluate=evaluate,
+        eval_every=eval_every,
+        desc=f"aux coef {aux_coef:g}",
+    )
     return model.eval(), run
 
 

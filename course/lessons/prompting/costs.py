@@ -139,8 +139,12 @@ def plot_break_even(ax, upfront: float, prompting_per_request: float, tuned_per_
     ax.plot(n, tuned, label="fine-tuned (short prompt, small model)")
     if volume:
         ax.axvline(volume, color="grey", linestyle=":")
-        ax.annotate(f"break-even: {volume:,} requests", (volume, volume * prompting_per_request),
-                    textcoords="offset points", xytext=(8, -14))
+        ax.annotate(
+            f"break-even: {volume:,} requests",
+            (volume, volume * prompting_per_request),
+            textcoords="offset points",
+            xytext=(8, -14),
+        )
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("requests served")
     ax.set_ylabel("cumulative cost ($)")

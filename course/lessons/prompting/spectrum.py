@@ -25,12 +25,11 @@ class Approach:
 SPECTRUM: tuple[Approach, ...] = (
     Approach("Prompt engineering", "the input only", 1, "hours to days", "low", "low to medium"),
     Approach("RAG", "the input, filled from a document store", 2, "days", "medium", "medium"),
-    Approach("Fine-tuning", "the weights, on task examples", 3, "days to weeks", "medium to high",
-             "medium to high"),
-    Approach("Continued pre-training", "the weights, on raw domain text", 4, "weeks to months", "high",
-             "high"),
-    Approach("Pre-training from scratch", "everything: data, tokenizer, weights", 5, "months", "massive",
-             "complete control"),
+    Approach("Fine-tuning", "the weights, on task examples", 3, "days to weeks", "medium to high", "medium to high"),
+    Approach("Continued pre-training", "the weights, on raw domain text", 4, "weeks to months", "high", "high"),
+    Approach(
+        "Pre-training from scratch", "everything: data, tokenizer, weights", 5, "months", "massive", "complete control"
+    ),
 )
 
 #: The fine-tuning process, step by step: (step, what it involves).
@@ -54,22 +53,48 @@ class Challenge:
 
 
 CHALLENGES: tuple[Challenge, ...] = (
-    Challenge("Overfitting", "Train and refine", "training loss falls while validation loss rises",
-              "early stopping, more or augmented data, fewer trainable parameters"),
-    Challenge("Catastrophic forgetting", "Evaluate and validate",
-              "the new task improves, an old skill collapses",
-              "mix in old data, lower learning rate, adapters"),
-    Challenge("High computational resources", "Configure training",
-              "every trial run costs GPU hours and memory", "smaller models, PEFT, fewer and shorter runs"),
-    Challenge("Data scarcity", "Prepare task data", "too few good labelled examples",
-              "augmentation, synthetic data that is checked, PEFT"),
-    Challenge("Domain shift", "Iterate, then deploy", "live inputs drift away from the training data",
-              "monitor, evaluate on recent samples, refresh the data"),
-    Challenge("Ethical considerations", "Prepare task data",
-              "bias, personal data or licensed text in the weights",
-              "audit and filter data, test outputs, document the training set"),
-    Challenge("Hyperparameter selection", "Configure training", "training diverges, overfits or forgets",
-              "search on a validation set; start from known-good defaults"),
+    Challenge(
+        "Overfitting",
+        "Train and refine",
+        "training loss falls while validation loss rises",
+        "early stopping, more or augmented data, fewer trainable parameters",
+    ),
+    Challenge(
+        "Catastrophic forgetting",
+        "Evaluate and validate",
+        "the new task improves, an old skill collapses",
+        "mix in old data, lower learning rate, adapters",
+    ),
+    Challenge(
+        "High computational resources",
+        "Configure training",
+        "every trial run costs GPU hours and memory",
+        "smaller models, PEFT, fewer and shorter runs",
+    ),
+    Challenge(
+        "Data scarcity",
+        "Prepare task data",
+        "too few good labelled examples",
+        "augmentation, synthetic data that is checked, PEFT",
+    ),
+    Challenge(
+        "Domain shift",
+        "Iterate, then deploy",
+        "live inputs drift away from the training data",
+        "monitor, evaluate on recent samples, refresh the data",
+    ),
+    Challenge(
+        "Ethical considerations",
+        "Prepare task data",
+        "bias, personal data or licensed text in the weights",
+        "audit and filter data, test outputs, document the training set",
+    ),
+    Challenge(
+        "Hyperparameter selection",
+        "Configure training",
+        "training diverges, overfits or forgets",
+        "search on a validation set; start from known-good defaults",
+    ),
 )
 
 #: Fine-tuning against prompt engineering: (aspect, fine-tuning, prompt engineering).
@@ -79,8 +104,7 @@ COMPARISON: tuple[tuple[str, str, str], ...] = (
     ("Expertise", "machine learning and model architectures", "language and prompt design"),
     ("Speed of change", "a training run per change", "edit and retry in minutes"),
     ("Risks", "overfitting, forgetting, less generality", "long prompts, brittle wording"),
-    ("Per-request cost", "short prompts, can use a smaller model",
-     "instructions and examples in every request"),
+    ("Per-request cost", "short prompts, can use a smaller model", "instructions and examples in every request"),
     ("Best for", "high-volume, narrow, stable tasks", "prototypes, varied or changing tasks"),
 )
 

@@ -15,10 +15,8 @@ from course.models.memory import GIB
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8", "int4")
 
-#: The challenge's laptop: a small GPU with 8 GiB of memory and 256 GB/s of bandwidth
-#: (the class of an RTX 4060 Laptop GPU: 128-bit GDDR6 at 16 Gbit/s per pin).
+#: The challenge's laptop: a small GPU with 8 GiB of memory (its bandwidth: ``speed.LAPTOP_GPU_BANDWIDTH_GBS``).
 LAPTOP_GPU_GIB = 8.0
-LAPTOP_GPU_BANDWIDTH_GBS = 256.0
 #: Memory the runtime needs besides weights and KV cache (CUDA context, activations, buffers): an assumption.
 RUNTIME_HEADROOM_GIB = 1.0
 
@@ -77,16 +75,19 @@ def memory_explorer(names: Sequence[str] = MODEL_NAMES):
     def show(memory_gib: float, context_length: int, batch: int) -> None:
         plot_memory(names, memory_gib, context_length, batch)
         plt.show()
-        fitting = [f"{name} at {precision}" for name in names for precision in PRECISIONS
-                   if fits(name, precision, memory_gib, context_length, batch)]
+        fitting = [
+            f"{name} at {precision}"
+            for name in names
+            for precision in PRECISIONS
+            if fits(name, precision, memory_gib, context_length, batch)
+        ]
         print("Fits:", ", ".join(fitting) if fitting else "nothing")
 
     return widgets.interactive(
         show,
         memory_gib=widgets.FloatSlider(value=LAPTOP_GPU_GIB, min=2, max=48, step=1, description="GPU GiB"),
-        context_length=widgets.SelectionSlider(options=[512, 2048, 4096, 8192, 32768, 131072], value=4096,
-                                               description="context"),
+        context_length=widgets.SelectionSlider(
+            options=[512, 2048, 4096, 8192, 32768, 131072], value=4096, description="context"
+        ),
         batch=widgets.IntSlider(value=1, min=1, max=16, description="batch"),
     )
-
-

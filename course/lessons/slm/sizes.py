@@ -59,8 +59,10 @@ def plot_breakdown(names: Sequence[str], ax=None):
 
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     counts = {name: count_parameters(name) for name in names}
-    parts = sorted({part for count in counts.values() for part in count.by_part}, key=lambda p: -sum(
-        count.by_part.get(p, 0) for count in counts.values()))
+    parts = sorted(
+        {part for count in counts.values() for part in count.by_part},
+        key=lambda p: -sum(count.by_part.get(p, 0) for count in counts.values()),
+    )
     left = [0.0] * len(names)
     for part in parts:
         share = [counts[name].by_part.get(part, 0) / counts[name].total * 100 for name in names]
@@ -70,5 +72,3 @@ def plot_breakdown(names: Sequence[str], ax=None):
     ax.invert_yaxis()
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return ax
-
-

@@ -10,6 +10,11 @@ from typing import Any
 
 from course.models.configs import model_card
 
+#: The challenge's laptop GPU (8 GiB, ``fit.LAPTOP_GPU_GIB``) has 256 GB/s of memory bandwidth
+#: (the class of an RTX 4060 Laptop GPU: 128-bit GDDR6 at 16 Gbit/s per pin).
+LAPTOP_GPU_BANDWIDTH_GBS = 256.0
+
+#: Sizes of the tiny models timed in the lesson: hidden size, layers, MLP width.
 SPEED_SIZES: dict[str, tuple[int, int, int]] = {
     "small": (128, 2, 384),
     "medium": (256, 4, 768),
@@ -27,8 +32,11 @@ def speed_model(name: str, size: str):
     real = load_config(name)
     ratio = real["num_attention_heads"] // (real.get("num_key_value_heads") or real["num_attention_heads"])
     overrides: dict[str, Any] = dict(
-        hidden_size=hidden, num_hidden_layers=layers, intermediate_size=intermediate,
-        num_attention_heads=SPEED_HEADS, num_key_value_heads=max(1, SPEED_HEADS // ratio),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        intermediate_size=intermediate,
+        num_attention_heads=SPEED_HEADS,
+        num_key_value_heads=max(1, SPEED_HEADS // ratio),
     )
     if "head_dim" in tiny_config_dict(name):
         overrides["head_dim"] = hidden // SPEED_HEADS
@@ -74,8 +82,9 @@ def measure_speed(
 
         def generate(model=model, short=short):
             with torch.inference_mode():
-                model.generate(short, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                               pad_token_id=0)
+                model.generate(
+                    short, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False, pad_token_id=0
+                )
 
         prefill_time = measure(prefill, repeats=repeats, warmup=1).median
         generate_time = measure(generate, repeats=repeats, warmup=1).median
@@ -124,5 +133,3 @@ def measure_copy_bandwidth(megabytes: int = 128, repeats: int = 3) -> float:
 
     seconds = measure(copy, repeats=repeats, warmup=1).median
     return 2 * source.numel() * 4 / seconds / 1e9
-
-

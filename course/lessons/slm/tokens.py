@@ -14,8 +14,15 @@ from course.text.tokenizers import count_tokens
 #: and Russian. It is also 2x and 3x more efficient at compressing Korean and Arabic, respectively",
 #: compared with the SentencePiece tokenizer of previous Mistral models.
 TEKKEN_CLAIM: dict[str, float] = {
-    "source code": 1.3, "Chinese": 1.3, "Italian": 1.3, "French": 1.3, "German": 1.3,
-    "Spanish": 1.3, "Russian": 1.3, "Korean": 2.0, "Arabic": 3.0,
+    "source code": 1.3,
+    "Chinese": 1.3,
+    "Italian": 1.3,
+    "French": 1.3,
+    "German": 1.3,
+    "Spanish": 1.3,
+    "Russian": 1.3,
+    "Korean": 2.0,
+    "Arabic": 3.0,
 }
 
 
@@ -77,5 +84,3 @@ def plot_tokens(counts: Sequence[TokenCount], languages: dict[str, str]):
     fig.suptitle("The same passage, three languages, real Mistral tokenizers")
     fig.tight_layout()
     return fig
-
-

@@ -71,8 +71,7 @@ def random_scene(rng: random.Random, size: int) -> Scene:
     return Scene(rng.choice(tuple(COLOURS)), rng.choice(SHAPES), centre, radius, background)
 
 
-def draw_shape(draw: ImageDraw.ImageDraw, shape: str, centre: tuple[int, int], radius: int, fill,
-               outline=None) -> None:
+def draw_shape(draw: ImageDraw.ImageDraw, shape: str, centre: tuple[int, int], radius: int, fill, outline=None) -> None:
     """Draw one ``shape`` of half-size ``radius`` around ``centre``, with an optional 1-pixel ``outline``."""
     x, y = centre
     if shape == "circle":
@@ -85,8 +84,20 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, centre: tuple[int, int], r
         points = [(x, y - radius), (x + radius, y + radius), (x - radius, y + radius)]
     elif shape == "cross":
         r, a = radius, max(2, radius // 3)
-        points = [(x - a, y - r), (x + a, y - r), (x + a, y - a), (x + r, y - a), (x + r, y + a), (x + a, y + a),
-                  (x + a, y + r), (x - a, y + r), (x - a, y + a), (x - r, y + a), (x - r, y - a), (x - a, y - a)]
+        points = [
+            (x - a, y - r),
+            (x + a, y - r),
+            (x + a, y - a),
+            (x + r, y - a),
+            (x + r, y + a),
+            (x + a, y + a),
+            (x + a, y + r),
+            (x - a, y + r),
+            (x - a, y + a),
+            (x - r, y + a),
+            (x - r, y - a),
+            (x - a, y - a),
+        ]
     else:
         raise ValueError(f"Unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
     draw.polygon(points, fill=fill, outline=outline)
@@ -123,8 +134,14 @@ def landscape(width: int = 1200, height: int = 500) -> Image.Image:
     draw_shape(draw, "circle", (int(width * 0.85), int(height * 0.2)), unit, COLOURS["yellow"])
     house_x = int(width * 0.3)
     draw.rectangle((house_x - 2 * unit, ground - 3 * unit, house_x + 2 * unit, ground), fill=(200, 120, 80))
-    draw.polygon([(house_x - 5 * unit // 2, ground - 3 * unit), (house_x + 5 * unit // 2, ground - 3 * unit),
-                  (house_x, ground - 5 * unit)], fill=COLOURS["red"])
+    draw.polygon(
+        [
+            (house_x - 5 * unit // 2, ground - 3 * unit),
+            (house_x + 5 * unit // 2, ground - 3 * unit),
+            (house_x, ground - 5 * unit),
+        ],
+        fill=COLOURS["red"],
+    )
     draw.rectangle((house_x - unit // 2, ground - 3 * unit // 2, house_x + unit // 2, ground), fill=(90, 60, 40))
     tree_x = int(width * 0.6)
     draw.rectangle((tree_x - unit // 3, ground - 2 * unit, tree_x + unit // 3, ground), fill=(110, 70, 40))

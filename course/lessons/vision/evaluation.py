@@ -30,9 +30,9 @@ class Evaluation:
     accuracy: dict[str, float]
 
 
-
-def answer_questions(model, processor, images: list, questions: list[str], max_new_tokens: int = 3,
-                     batch_size: int = 64) -> list[str]:
+def answer_questions(
+    model, processor, images: list, questions: list[str], max_new_tokens: int = 3, batch_size: int = 64
+) -> list[str]:
     """The model's reply to each (picture, question) pair, by greedy generation; works for any Mllama model."""
     import torch
 
@@ -46,12 +46,22 @@ def answer_questions(model, processor, images: list, questions: list[str], max_n
     for start in range(0, len(images), batch_size):
         chunk = slice(start, start + batch_size)
         # the chat template already wrote the begin-of-text token: the tokenizer must not add a second one
-        batch = processor(images=[[image] for image in images[chunk]], text=prompts(processor, questions[chunk]),
-                          padding=True, add_special_tokens=False, return_tensors="pt").to(model.device)
+        batch = processor(
+            images=[[image] for image in images[chunk]],
+            text=prompts(processor, questions[chunk]),
+            padding=True,
+            add_special_tokens=False,
+            return_tensors="pt",
+        ).to(model.device)
         with torch.inference_mode(), single_thread() if small else nullcontext():
-            output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                    eos_token_id=stop, pad_token_id=tokenizer.pad_token_id)
-        new_tokens = output[:, batch["input_ids"].shape[1]:]
+            output = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                eos_token_id=stop,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        new_tokens = output[:, batch["input_ids"].shape[1] :]
         replies += [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
     return replies
 
@@ -69,8 +79,9 @@ def extract_answer(reply: str, kind: str) -> str:
 
 def evaluate(model, processor, examples: list[Example], max_new_tokens: int = 3) -> Evaluation:
     """Ask every question of ``examples`` and score the answers, per question kind."""
-    replies = answer_questions(model, processor, [e.image for e in examples], [e.question for e in examples],
-                               max_new_tokens=max_new_tokens)
+    replies = answer_questions(
+        model, processor, [e.image for e in examples], [e.question for e in examples], max_new_tokens=max_new_tokens
+    )
     correct: dict[str, list[bool]] = {}
     for example, reply in zip(examples, replies, strict=True):
         correct.setdefault(example.kind, []).append(extract_answer(reply, example.kind) == example.answer)

@@ -95,8 +95,9 @@ def tokens_per_tile(tile_size: int = 560, patch_size: int = PATCH_SIZE) -> int:
     return (tile_size // patch_size) ** 2 + 1
 
 
-def vision_token_count(height: int, width: int, tile_size: int = 560, patch_size: int = PATCH_SIZE,
-                       max_tiles: int = 4) -> int:
+def vision_token_count(
+    height: int, width: int, tile_size: int = 560, patch_size: int = PATCH_SIZE, max_tiles: int = 4
+) -> int:
     """How many vision tokens the language model can attend to for one ``height`` x ``width`` picture."""
     rows, columns = tile_grid(height, width, tile_size, max_tiles)
     return rows * columns * tokens_per_tile(tile_size, patch_size)
@@ -109,8 +110,7 @@ def chat_messages(question: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
-def render_chat(messages: list[dict[str, Any]], add_generation_prompt: bool = True,
-                bos_token: str = BOS_TOKEN) -> str:
+def render_chat(messages: list[dict[str, Any]], add_generation_prompt: bool = True, bos_token: str = BOS_TOKEN) -> str:
     """The prompt text the published chat template makes of ``messages``."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -150,8 +150,10 @@ def plot_tiles(picture, processor):
     for axis in [whole, *axes.ravel()]:
         axis.set_xticks([])
         axis.set_yticks([])
-    right.suptitle(f"{rows} x {columns} tiles of {processor.size.height} px (aspect ratio id "
-                   f"{int(features['aspect_ratio_ids'][0, 0])})")
+    right.suptitle(
+        f"{rows} x {columns} tiles of {processor.size.height} px (aspect ratio id "
+        f"{int(features['aspect_ratio_ids'][0, 0])})"
+    )
     return figure
 
 

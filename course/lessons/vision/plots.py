@@ -20,15 +20,23 @@ def plot_training(losses: dict[str, list[float]], before: dict[str, float], afte
     left.legend(fontsize=8)
     kinds = list(after)
     x = np.arange(len(kinds))
-    for offset, values, label, colour in [(-0.2, before, "before training", "tab:gray"),
-                                          (0.2, after, "after training", "tab:green")]:
+    for offset, values, label, colour in [
+        (-0.2, before, "before training", "tab:gray"),
+        (0.2, after, "after training", "tab:green"),
+    ]:
         heights = [values[kind] for kind in kinds]
         right.bar(x + offset, heights, 0.4, label=label, color=colour)
         for xi, height in zip(x + offset, heights, strict=True):
             right.text(xi, height + 0.02, f"{height:.0%}", ha="center", fontsize=9)
     for i, kind in enumerate(kinds):
-        right.hlines(chance_accuracy(kind), i - 0.45, i + 0.45, colors="tab:red", linestyles="--",
-                     label="chance" if i == 0 else None)
+        right.hlines(
+            chance_accuracy(kind),
+            i - 0.45,
+            i + 0.45,
+            colors="tab:red",
+            linestyles="--",
+            label="chance" if i == 0 else None,
+        )
     right.set_xticks(x, [f"{kind} questions" for kind in kinds])
     right.set_ylim(0, 1.12)
     right.set_ylabel("accuracy on held-out pictures")
@@ -55,7 +63,7 @@ def plot_gallery(examples: list[Example], replies: list[str], title: str, column
         lines = [reply or "(nothing)" for _, reply in asked]
         right = all(extract_answer(reply, e.kind) == e.answer for e, reply in asked)
         axis.set_title("\n".join(lines), fontsize=9, color="black" if right else "tab:red")
-    for axis in axes.ravel()[len(pictures):]:
+    for axis in axes.ravel()[len(pictures) :]:
         axis.axis("off")
     figure.suptitle(title)
     return figure

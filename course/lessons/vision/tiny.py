@@ -20,7 +20,6 @@ END_OF_TURN = "<|eot_id|>"
 TRAIN_SEED, TEST_SEED = 1, 2  # different seeds: the test pictures are never seen in training
 
 
-
 def tiny_tokenizer():
     """A real Hugging Face tokenizer for the questions and answers, with Llama 3's chat and image tokens.
 
@@ -42,8 +41,9 @@ def tiny_processor():
 
     from course.lessons.vision.llama import image_processor
 
-    return MllamaProcessor(image_processor=image_processor(TILE_SIZE, max_tiles=1), tokenizer=tiny_tokenizer(),
-                           chat_template=CHAT_TEMPLATE)
+    return MllamaProcessor(
+        image_processor=image_processor(TILE_SIZE, max_tiles=1), tokenizer=tiny_tokenizer(), chat_template=CHAT_TEMPLATE
+    )
 
 
 def tiny_overrides(tokenizer) -> dict[str, Any]:
@@ -90,8 +90,9 @@ def build_tiny_model(processor, seed: int = 0):
 
 def prompts(processor, questions: list[str]) -> list[str]:
     """Each question as a chat turn with a picture, rendered by the processor's chat template."""
-    return [processor.apply_chat_template(chat_messages(q), add_generation_prompt=True, tokenize=False)
-            for q in questions]
+    return [
+        processor.apply_chat_template(chat_messages(q), add_generation_prompt=True, tokenize=False) for q in questions
+    ]
 
 
 def encode(processor, examples: list[Example], with_answers: bool = False):
@@ -105,8 +106,9 @@ def encode(processor, examples: list[Example], with_answers: bool = False):
     if with_answers:
         texts = [text + e.answer + END_OF_TURN for text, e in zip(texts, examples, strict=True)]
     tokenizer.padding_side = "right" if with_answers else "left"
-    batch = processor(images=[[e.image] for e in examples], text=texts, padding=True, add_special_tokens=False,
-                      return_tensors="pt")
+    batch = processor(
+        images=[[e.image] for e in examples], text=texts, padding=True, add_special_tokens=False, return_tensors="pt"
+    )
     if with_answers:
         ids = batch["input_ids"]
         header_end = tokenizer.convert_tokens_to_ids("<|end_header_id|>")

@@ -28,8 +28,10 @@ class TrainingSettings:
 
     @property
     def cache_name(self) -> str:
-        return (f"vision-tiny-mllama-v2-n{self.n_images}-v{self.vision_epochs}-e{self.epochs}"
-                f"-b{self.batch_size}-lr{self.lr:g}-w{self.warmup_steps}-s{self.seed}")
+        return (
+            f"vision-tiny-mllama-v2-n{self.n_images}-v{self.vision_epochs}-e{self.epochs}"
+            f"-b{self.batch_size}-lr{self.lr:g}-w{self.warmup_steps}-s{self.seed}"
+        )
 
 
 def _row_batches(n_rows: int, epochs: int, settings: TrainingSettings):
@@ -40,20 +42,30 @@ def _row_batches(n_rows: int, epochs: int, settings: TrainingSettings):
     for _ in range(epochs):
         order = torch.randperm(n_rows, generator=generator)
         for start in range(0, n_rows, settings.batch_size):
-            yield order[start:start + settings.batch_size]
+            yield order[start : start + settings.batch_size]
 
 
-def _fit(parameters: list, n_rows: int, loss_of_rows, epochs: int, settings: TrainingSettings,
-         description: str) -> list[float]:
+def _fit(
+    parameters: list, n_rows: int, loss_of_rows, epochs: int, settings: TrainingSettings, description: str
+) -> list[float]:
     """AdamW over shuffled mini-batches of ``n_rows`` rows, with warm-up and cosine decay; the loss of each step."""
     total = epochs * math.ceil(n_rows / settings.batch_size)
-    return training.train(parameters, _row_batches(n_rows, epochs, settings), loss_of_rows, steps=total,
-                          lr=settings.lr, schedule=training.warmup_cosine(total, settings.warmup_steps),
-                          one_thread=True, desc=description, leave=True)
+    return training.train(
+        parameters,
+        _row_batches(n_rows, epochs, settings),
+        loss_of_rows,
+        steps=total,
+        lr=settings.lr,
+        schedule=training.warmup_cosine(total, settings.warmup_steps),
+        one_thread=True,
+        desc=description,
+        leave=True,
+    )
 
 
-def pretrain_vision(model, processor, examples: list[Example], settings: TrainingSettings = TrainingSettings()
-                    ) -> list[float]:
+def pretrain_vision(
+    model, processor, examples: list[Example], settings: TrainingSettings = TrainingSettings()
+) -> list[float]:
     """Stage 1: teach the vision encoder alone to tell the pictures apart; returns the loss of every step.
 
     A throw-away linear layer reads the average of the encoder's output tokens and must name the colour and
@@ -70,24 +82,36 @@ def pretrain_vision(model, processor, examples: list[Example], settings: Trainin
     keys = list(pictures)
     vision = model.model.vision_model
     features = processor.image_processor(images=[[pictures[k]] for k in keys], return_tensors="pt")
-    features = {name: features[name].to(model.device) for name in ("pixel_values", "aspect_ratio_ids",
-                                                                      "aspect_ratio_mask")}
-    targets = {kind: torch.tensor([options.index(labels[k][kind]) for k in keys], device=model.device)
-               for kind, options in ANSWERS.items()}
-    head = torch.nn.Linear(model.config.vision_config.vision_output_dim,
-                           sum(len(options) for options in ANSWERS.values())).to(model.device)
+    features = {
+        name: features[name].to(model.device) for name in ("pixel_values", "aspect_ratio_ids", "aspect_ratio_mask")
+    }
+    targets = {
+        kind: torch.tensor([options.index(labels[k][kind]) for k in keys], device=model.device)
+        for kind, options in ANSWERS.items()
+    }
+    head = torch.nn.Linear(
+        model.config.vision_config.vision_output_dim, sum(len(options) for options in ANSWERS.values())
+    ).to(model.device)
     sizes = [len(options) for options in ANSWERS.values()]
 
     def loss_of_rows(rows):
         rows = rows.to(model.device)
         tokens = vision(**{name: value[rows] for name, value in features.items()}).last_hidden_state
         logits = head(tokens.flatten(1, 3).mean(dim=1)).split(sizes, dim=1)
-        return sum(torch.nn.functional.cross_entropy(part, targets[kind][rows])
-                   for part, kind in zip(logits, ANSWERS, strict=True))
+        return sum(
+            torch.nn.functional.cross_entropy(part, targets[kind][rows])
+            for part, kind in zip(logits, ANSWERS, strict=True)
+        )
 
     vision.train()
-    losses = _fit([*vision.parameters(), *head.parameters()], len(keys), loss_of_rows, settings.vision_epochs,
-                  settings, "stage 1: vision encoder")
+    losses = _fit(
+        [*vision.parameters(), *head.parameters()],
+        len(keys),
+        loss_of_rows,
+        settings.vision_epochs,
+        settings,
+        "stage 1: vision encoder",
+    )
     vision.eval()
     return losses
 
