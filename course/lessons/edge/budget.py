@@ -89,7 +89,6 @@ def laptop_budget(
         count = count_parameters(name)
         for precision in precisions:
             need = inference_memory(name, precision, context_length, batch=1, kv_precision=kv_precision)
-            weights, kv = need.weights, need.kv_cache
             rows.append(
                 BudgetRow(
                     model=name,
@@ -97,8 +96,8 @@ def laptop_budget(
                     precision=precision,
                     total_params=count.total,
                     active_params=count.active,
-                    weight_bytes=weights,
-                    kv_bytes=kv,
+                    weight_bytes=need.weights,
+                    kv_bytes=need.kv_cache,
                     placement=place(need.total, vram_gib, ram_gib, reserve_gib),
                 )
             )
