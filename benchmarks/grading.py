@@ -24,16 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from course.grading.layout import CourseLayout  # noqa: E402
 from course.grading.nbgrader_runner import nbgrader_env  # noqa: E402
 from course.grading.release import release  # noqa: E402
 from course.grading.report import read_grades  # noqa: E402
 from course.grading.samples import answer_key, copy_course, exercise_ids, write_submission  # noqa: E402
 
 
-def sample_class(course: Path, lesson: str, count: int) -> None:
+def sample_class(course: CourseLayout, lesson: str, count: int) -> None:
     """``count`` students: all right, blank, quiz only, exercise only, in turn."""
     key = answer_key(course, lesson)
-    exercises = set(exercise_ids(course / "release" / lesson / f"{lesson}.ipynb"))
+    exercises = set(exercise_ids(course.release_notebook(lesson)))
     profiles = [(None, key), (set(), None), (set(), key), (exercises, None)]
     for index in range(count):
         solve, answers = profiles[index % len(profiles)]
@@ -57,9 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         stock, course = Path(tmp) / "stock", Path(tmp) / "course"
-        copy_course(ROOT, stock, [args.lesson])
+        layout = copy_course(CourseLayout.load(ROOT), stock, [args.lesson])
         release(stock, [args.lesson])
-        sample_class(stock, args.lesson, args.submissions)
+        sample_class(layout, args.lesson, args.submissions)
         shutil.copytree(stock, course)
         print(f"M = {args.submissions} submissions of {args.lesson} on {os.cpu_count()} CPU cores")
         plain, _ = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson, "--force"], stock)

@@ -2,7 +2,7 @@
 
     python benchmarks/hostile.py
 
-Builds the hostile class of ``course/grading/hostile.py`` (lesson 00) twice, grades one copy with plain
+Builds the hostile class of ``tests/attacks/`` (lesson 00) twice, grades one copy with plain
 ``nbgrader autograde`` (one student at a time) and the other with ``course grade``, and prints, per student,
 the honest score, the stock score and the course score. FOOLED: the stock score is above the honest one;
 ERROR: stock nbgrader failed on that submission (it gets no grade, or a wrong one).
@@ -18,9 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course.grading.hostile import LESSON, build_class, listen  # noqa: E402
+from course.grading.layout import CourseLayout  # noqa: E402
 from course.grading.nbgrader_runner import nbgrader_env  # noqa: E402
 from course.grading.report import read_grades  # noqa: E402
+from tests.attacks import LESSON, build_class, listen  # noqa: E402
 
 CELL_SECONDS = "25"
 
@@ -40,10 +41,11 @@ def main() -> None:
         for name in ("stock", "course"):
             course = Path(tmp) / name
             table = build_class(ROOT, course, port)
+            layout = CourseLayout.load(course)
             watched = [
-                course / "gradebook.db",
-                course / "source" / LESSON / f"{LESSON}.ipynb",
-                course / "submitted" / "honest-full" / LESSON / "answers.json",
+                layout.gradebook,
+                layout.source_notebook(LESSON),
+                layout.submission_dir("honest-full", LESSON) / "answers.json",
             ]
             if name == "stock":  # one student at a time (one broken submission can stop a class-wide run),
                 for attack in sorted(
@@ -62,10 +64,9 @@ def main() -> None:
                         crashed.add(attack.student)
                     if attack.student != "escape":
                         run(course, "nbgrader", "export", "--to=grades.csv")
-                results[name] = read_grades(course / "grades.csv")
             else:
                 run(course, "course.grading.cli", "grade", "--workers", "2", "--cell-timeout", CELL_SECONDS)
-                results[name] = read_grades(course / "grades.csv")
+            results[name] = read_grades(layout.grades_csv)
             damage[name] = [p.name for p in watched if b"overwritten by another student" in p.read_bytes()]
         print(f"{'student':<22}{'honest':>7}{'stock':>7}{'course':>7}  attack")
         for attack in table:

@@ -3,22 +3,22 @@
 import json
 from pathlib import Path
 
-from course.grading.release import _visible_source, secret_snippets
+from course.grading import cells
+from course.grading.layout import CourseLayout
+from course.grading.release import hidden_lines
 from course.grading.report import read_grades as scores  # noqa: F401 (the tests' name for it)
 
 
 def points(source_notebook: Path) -> dict[str, float]:
     """Points of each grade cell in an instructor notebook."""
-    cells = json.loads(source_notebook.read_text())["cells"]
-    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"].get("points", 0))
-            for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    notebook_cells = json.loads(source_notebook.read_text())["cells"]
+    return {cells.grade_id_of(c): cells.points(c) for c in notebook_cells if cells.is_graded(c)}
 
 
 def assert_feedback_hides_key(course: Path, lesson: str) -> None:
-    source = course / "source" / lesson / f"{lesson}.ipynb"
-    visible = _visible_source(source)  # lines the student sees anyway are no secret
-    secrets = [s for s in secret_snippets(source) if s not in visible]
-    pages = list((course / "feedback").glob(f"*/{lesson}/*.html"))
+    layout = CourseLayout.load(course)
+    secrets = hidden_lines(layout.source_notebook(lesson))  # lines the student sees anyway are no secret
+    pages = list(layout.feedback.glob(f"*/{lesson}/*.html"))
     assert pages, "feedback was generated"
     for page in pages:
         text = page.read_text()

@@ -16,18 +16,16 @@ from pathlib import Path
 
 import nbformat
 
+from course.grading import cells as cell_format
+
 _ids: set[str] = set()
 
 
-def _meta(grade_id: str, *, solution=False, grade=False, locked=True, points=0) -> dict:
+def _meta(grade_id: str, **flags) -> dict:
     if grade_id in _ids:
         raise ValueError(f"duplicate grade_id {grade_id}")
     _ids.add(grade_id)
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
-    if grade:
-        meta["points"] = points
-    return {"nbgrader": meta}
+    return cell_format.metadata(grade_id, **flags)
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -40,7 +38,7 @@ def code(source: str) -> nbformat.NotebookNode:
 
 def solution(grade_id: str, source: str) -> nbformat.NotebookNode:
     """A cell the student completes; wrap the answer in ### BEGIN/END SOLUTION."""
-    if "### BEGIN SOLUTION" not in source:
+    if cell_format.BEGIN_SOLUTION not in source:
         raise ValueError(f"{grade_id}: a solution cell needs ### BEGIN SOLUTION / ### END SOLUTION")
     return nbformat.v4.new_code_cell(source.strip("\n"), metadata=_meta(grade_id, solution=True, locked=False))
 
@@ -59,14 +57,7 @@ def quiz(lesson: str, question_id: str) -> nbformat.NotebookNode:
 
 def graded_quiz(question_id: str, answer: set[str], points: int = 1) -> nbformat.NotebookNode:
     """The grade cell of a graded question: the key is a hidden test, read from answers.json."""
-    key = "{" + ", ".join(f'"{a}"' for a in sorted(answer)) + "}"
-    source = (
-        f"# Graded from your recorded answer to `{question_id}` when you submit.\n"
-        "### BEGIN HIDDEN TESTS\n"
-        "from course.quiz import recorded_answer\n"
-        f'assert recorded_answer("{question_id}") == {key}, "{question_id}: not the expected answer"\n'
-        "### END HIDDEN TESTS"
-    )
+    source = cell_format.quiz_grade_source(question_id, answer)
     return nbformat.v4.new_code_cell(source, metadata=_meta(f"grade-{question_id}", grade=True, points=points))
 
 
@@ -78,7 +69,7 @@ def save(path: str | Path, cells: list) -> None:
         "language_info": {"name": "python"},
     }
     for index, cell in enumerate(nb.cells):
-        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{index}")
+        name = cell_format.grade_id_of(cell) or f"cell-{index}"
         cell["id"] = re.sub(r"[^a-zA-Z0-9-]", "-", name)[:64]
     nbformat.validate(nb)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from ..cache import cache_root
-from .nbgrader_runner import CourseError, find_root
+from .layout import find_root
+from .nbgrader_runner import CourseError
 
 
 def _root(args: argparse.Namespace) -> Path:

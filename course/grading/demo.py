@@ -7,17 +7,19 @@ from pathlib import Path
 
 from ..quiz.questions import load_questions
 from .grade import GradeResult, grade
-from .nbgrader_runner import check_lessons
+from .layout import CourseLayout
 from .release import release
 from .samples import answer_key, copy_course, exercise_ids, write_submission, wrong_choice
 
 MARKER = ".course-demo"
 
 
-def _class_for(root: Path, lesson: str) -> dict[str, tuple[set[str] | None, dict[str, list[str]]]]:
+def _class_for(
+    layout: CourseLayout, lesson: str
+) -> dict[str, tuple[set[str] | None, dict[str, list[str]]]]:
     """Five sample students: all right, blank, one graded quiz wrong, half the exercises, quizzes only."""
-    key = answer_key(root, lesson)
-    exercises = exercise_ids(root / "release" / lesson / f"{lesson}.ipynb")
+    key = answer_key(layout, lesson)
+    exercises = exercise_ids(layout.release_notebook(lesson))
     one_wrong = dict(key)
     if key:
         first = sorted(key)[0]
@@ -34,16 +36,17 @@ def _class_for(root: Path, lesson: str) -> dict[str, tuple[set[str] | None, dict
 
 def demo(root: Path, out: Path, wanted: list[str] | None = None) -> GradeResult:
     """Copy the lessons to ``out``, release them, submit for a sample class, grade, and report."""
-    lessons = check_lessons(root, wanted or ["00-orientation"])
+    layout = CourseLayout.load(root)
+    lessons = layout.check_lessons(wanted or ["00-orientation"])
     out = out.resolve()
     if out.exists():
         if not (out / MARKER).exists():
             raise FileExistsError(f"{out} exists and is not a demo folder; choose another --out.")
         shutil.rmtree(out)
-    copy_course(root, out, lessons)
+    course = copy_course(layout, out, lessons)
     (out / MARKER).touch()
     release(out, lessons)
     for lesson in lessons:
-        for student, (solve, answers) in _class_for(out, lesson).items():
-            write_submission(out, student, lesson, solve, answers)
+        for student, (solve, answers) in _class_for(course, lesson).items():
+            write_submission(course, student, lesson, solve, answers)
     return grade(out, lessons)

@@ -5,37 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from . import sandbox
+from .cells import blank_hidden_tests, positions
+from .files import ANSWERS
+from .kernel import Client, KernelManager, Limits, RunSettings, kernel_env, prepare_run_dir, responsive, stop
 from .runner import compile_test, runner_call
+from .template import LessonTemplate, NotebookTemplate
+
+__all__ = ["Limits", "RunOutcome", "RunSettings", "TIMEOUT_ENAME", "run_notebook", "run_submission"]
 
 TIMEOUT_ENAME = "CellTimeoutError"
-FILE_BYTES = 2 << 30
-# Tracebacks in the kernel quote the test's lines; hidden ones are blanked (line numbers stay).
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Time and output limits for one submission."""
-
-    cell_seconds: float = 600.0
-    submission_seconds: float = 1800.0
-    cell_output_chars: int = 200_000
-    total_output_chars: int = 5_000_000
-    threads: int = 0  # BLAS/OpenMP threads of the kernel; 0 leaves the library default
 
 
 @dataclass
@@ -51,27 +39,19 @@ class RunOutcome:
     built: list[str] = field(default_factory=list)  # course cache entries the run had to build itself
 
 
-class _KernelManager(AsyncKernelManager):
-    """Starts ipykernel with Python's safe path (-P), wrapped in the sandbox when there is one, first in line
-    for the out-of-memory killer (choom), so a runaway allocation ends the student's own kernel, and unable to
-    write files larger than FILE_BYTES (prlimit)."""
+@dataclass
+class _Run:
+    """One notebook's run in progress: its kernel client, the runner's secret names and verdict file."""
 
-    wrap = None  # callable: kernel command -> command to launch
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        kernel = [
-            sys.executable,
-            "-P",
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            self.connection_file,
-            "--HistoryManager.hist_file=:memory:",
-        ]
-        command = self.wrap(kernel) if self.wrap else kernel
-        if shutil.which("prlimit"):  # no file (its own log included) beyond FILE_BYTES
-            command = ["prlimit", f"--fsize={FILE_BYTES}", "--", *command]
-        return ["choom", "-n", "1000", "--", *command] if shutil.which("choom") else command
+    client: Client
+    verdicts: Path
+    outcome: RunOutcome
+    replies: dict[int, dict]
+    # the runner and the trust check live in the kernel under random names, so student code cannot name them
+    names: dict[str, str] = field(default_factory=lambda: {
+        "runner": f"_course_run_{secrets.token_hex(6)}",
+        "trust": f"_course_trusted_{secrets.token_hex(6)}",
+    })
 
 
 def _start(source: str) -> str:
@@ -80,85 +60,37 @@ def _start(source: str) -> str:
     return f"`{line[:50]}{'...' if len(line) > 50 else ''}`"
 
 
-def _size(value) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_size(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_size(v) for v in value)
-    return 8
-
-
-class _Client(NotebookClient):
-    """nbclient with output caps per cell and per notebook, and no widget state kept."""
-
-    def __init__(self, nb: NotebookNode, limits: Limits, **kwargs):
-        super().__init__(nb, **kwargs)
-        self.limits = limits
-        self.cell_chars: dict[int, int] = {}
-        self.dropped: dict[int, int] = {}
-        self.total_chars = 0
-
-    def output(self, outs, msg, display_id, cell_index):
-        size = _size(msg.get("content", {}))
-        used = self.cell_chars.get(cell_index, 0)
-        if (
-            used + size > self.limits.cell_output_chars
-            or self.total_chars + size > self.limits.total_output_chars
-        ):
-            self.dropped[cell_index] = self.dropped.get(cell_index, 0) + size
-            return None
-        self.cell_chars[cell_index] = used + size
-        self.total_chars += size
-        return super().output(outs, msg, display_id, cell_index)
-
-    def handle_comm_msg(self, outs, msg, cell_index) -> None:
-        """Widgets need no state in a graded notebook; ignoring comms also bounds what a kernel can send."""
-
-
-def kernel_env(run_dir: Path, limits: Limits) -> dict[str, str]:
-    """The kernel's whole environment: nothing of the grader's beyond what a lesson needs."""
-    home = run_dir / "home"
-    env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(home),
-        "TMPDIR": str(run_dir / "tmp"),
-        "IPYTHONDIR": str(home / ".ipython"),
-        "MPLCONFIGDIR": str(home / ".config" / "matplotlib"),
-        "PYTHONSAFEPATH": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "HF_HUB_OFFLINE": "1",
-        "COURSE_CACHE_DIR": str(run_dir / "cache"),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-    }
-    for name in ("COURSE_LANG", "HF_HOME", "LC_ALL"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
-    if limits.threads:
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env[name] = os.environ.get(name, str(limits.threads))
-    return env
-
-
-def prepare_run_dir(run_dir: Path, cache: Path | None) -> None:
-    """Folders of one run; the course cache is offered read-only, one link per entry, so a lesson reuses what
-    is built and builds what is missing privately."""
-    for sub in ("work", "home", "tmp", "ipc", "cache"):
-        (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    if cache and cache.is_dir():
-        for entry in cache.iterdir():
-            if entry.is_dir() and not entry.name.startswith("."):
-                (run_dir / "cache" / entry.name).symlink_to(entry.resolve())
+def run_submission(
+    notebook: NotebookNode,
+    template: NotebookTemplate,
+    lesson: LessonTemplate,
+    answers: bytes | None,
+    run_dir: Path,
+    settings: RunSettings,
+) -> RunOutcome:
+    """Step 3 of grading a submission: run its rebuilt notebook in the sandbox, with the lesson's other files
+    from the release and the student's answers.json beside it (nothing else of the submission reaches the
+    kernel). Test cells run through the runner; quiz grade cells are not run (they are scored outside the
+    kernel, from answers.json)."""
+    work = run_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    for relative in lesson.files:
+        target = work / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(lesson.folder / relative, target)
+    if answers is not None:
+        (work / ANSWERS).write_bytes(answers)
+    index_of = positions(notebook.cells)
+    tests = {index_of[g]: (g, s.source) for g, s in template.specs.items() if s.kind == "test"}
+    quizzes = {index_of[g] for g, s in template.specs.items() if s.kind == "quiz"}
+    return run_notebook(notebook, tests, run_dir, settings, quizzes)
 
 
 def run_notebook(
     nb: NotebookNode,
     tests: dict[int, tuple[str, str]],
     run_dir: Path,
-    limits: Limits,
-    trusted_roots: list[str],
-    cache: Path | None = None,
+    settings: RunSettings,
     skip: set[int] = frozenset(),
 ) -> RunOutcome:
     """Execute the code cells of ``nb`` in a fresh kernel in ``run_dir/work``.
@@ -167,23 +99,24 @@ def run_notebook(
     pass only if the runner reports that all their code ran. Cells in ``skip`` are not run; other code cells
     run as they are.
     """
-    prepare_run_dir(run_dir, cache)
-    return asyncio.run(_run(nb, tests, run_dir, limits, trusted_roots, cache, skip))
+    prepare_run_dir(run_dir, settings.cache)
+    return asyncio.run(_run(nb, tests, run_dir, settings, skip))
 
 
-async def _run(nb, tests, run_dir, limits, trusted_roots, cache, skip) -> RunOutcome:
-    started = time.monotonic()
-    isolation = sandbox.isolation()
-    outcome = RunOutcome(notebook=nb, isolated=isolation.available)
-    env = kernel_env(run_dir, limits)
-    km = _KernelManager(
+def _client(
+    nb: NotebookNode, run_dir: Path, settings: RunSettings, env: dict, replies: dict
+) -> tuple[Client, KernelManager]:
+    """The kernel client of one run and its kernel manager (the client forgets it when the kernel stops), the
+    kernel wrapped in the sandbox when there is one."""
+    limits, cache = settings.limits, settings.cache
+    km = KernelManager(
         transport="ipc",
         ip=str(run_dir / "ipc" / "k"),
         connection_file=str(run_dir / "ipc" / "kernel.json"),
         kernel_name="python3",
     )
     km.kernel_spec.interrupt_mode = "message"  # the kernel signals itself: a signal from here might hit bwrap
-    if isolation.available:
+    if sandbox.isolation().available:
         shown = [
             p
             for p in (
@@ -193,8 +126,7 @@ async def _run(nb, tests, run_dir, limits, trusted_roots, cache, skip) -> RunOut
             if p
         ]
         km.wrap = lambda kernel: sandbox.bwrap_command(run_dir, kernel, env, shown)
-    replies: dict[int, dict] = {}
-    client = _Client(
+    client = Client(
         nb,
         limits,
         km=km,
@@ -216,39 +148,43 @@ async def _run(nb, tests, run_dir, limits, trusted_roots, cache, skip) -> RunOut
             cell_index, execute_reply
         ),
     )
-    verdicts = run_dir / "ipc" / "verdicts"
-    names = {
-        "runner": f"_course_run_{secrets.token_hex(6)}",
-        "trust": f"_course_trusted_{secrets.token_hex(6)}",
-    }
+    return client, km
+
+
+async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip) -> RunOutcome:
+    started = time.monotonic()
+    limits = settings.limits
+    env = kernel_env(run_dir, limits)
+    replies: dict[int, dict] = {}
+    client, km = _client(nb, run_dir, settings, env, replies)
+    run = _Run(client, run_dir / "ipc" / "verdicts", RunOutcome(nb, isolated=sandbox.isolation().available),
+               replies)
     deadline = started + limits.submission_seconds
     log_path = run_dir / "ipc" / "kernel.log"  # the kernel process's own output, for diagnosis
     log = log_path.open("wb")
     try:
         async with client.async_setup_kernel(env=env, cwd=str(run_dir / "work"), stdout=log, stderr=log):
-            await _install_runner(client, names, verdicts, trusted_roots)
+            await _install_runner(run, settings.trusted_roots)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip() or index in skip:
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
-                    outcome.notes.append(
+                    run.outcome.notes.append(
                         f"The notebook ran past its time limit ({limits.submission_seconds:g} s);"
                         f" cells from the one starting {_start(cell.source)} on were not run."
                     )
                     break
                 client.timeout = max(1, int(min(limits.cell_seconds, remaining)))
-                stop = await _run_cell(
-                    client, cell, index, tests.get(index), names, verdicts, outcome, replies
-                )
-                if stop:
+                if await _run_cell(run, cell, index, tests.get(index)):
                     break
     except RuntimeError as err:  # the kernel did not start: a problem of the grading machine, not the student
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"{err}; kernel output: {' | '.join(tail) or 'none'}") from err
     finally:
-        await _stop(client, km)
+        await stop(client, km)
         log.close()
+    outcome = run.outcome
     outcome.seconds = time.monotonic() - started
     outcome.built = sorted(p.name for p in (run_dir / "cache").iterdir() if not p.is_symlink())
     for index, dropped in client.dropped.items():
@@ -265,12 +201,11 @@ async def _run(nb, tests, run_dir, limits, trusted_roots, cache, skip) -> RunOut
     return outcome
 
 
-async def _install_runner(
-    client: _Client, names: dict[str, str], verdicts: Path, trusted_roots: list[str]
-) -> None:
+async def _install_runner(run: _Run, trusted_roots: list[str]) -> None:
+    names, client = run.names, run.client
     code = (
         f"from course.grading.runner import install as _course_install\n"
-        f"_course_install({names['runner']!r}, {names['trust']!r}, {str(verdicts)!r}, {trusted_roots!r}, "
+        f"_course_install({names['runner']!r}, {names['trust']!r}, {str(run.verdicts)!r}, {trusted_roots!r}, "
         "globals())\ndel _course_install\n"
     )
     cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
@@ -284,18 +219,20 @@ async def _install_runner(
         raise RuntimeError(f"the grader's runner did not start in the kernel: {errors[0].get('evalue')}")
 
 
-async def _run_cell(client, cell, index, test, names, verdicts, outcome, replies) -> bool:
+async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None) -> bool:
     """Run one cell; record the verdict of a test cell. True when the kernel is gone and grading must stop."""
+    client, outcome, names = run.client, run.outcome, run.names
     source = cell.source
     nonce = secrets.token_hex(16)
     if test is not None:
         grade_id, trusted = test
         filename = f"<grade cell {grade_id}>"
+        # Tracebacks in the kernel quote the test's lines; hidden ones are blanked (line numbers stay).
         cell.source = runner_call(
             names["runner"],
             nonce,
             compile_test(trusted, names["trust"], filename),
-            _HIDDEN.sub(lambda m: "\n" * m.group(0).count("\n"), trusted),
+            blank_hidden_tests(trusted),
             filename,
         )
     try:
@@ -310,7 +247,7 @@ async def _run_cell(client, cell, index, test, names, verdicts, outcome, replies
     finally:
         cell.source = source
     outcome.ran.add(index)
-    reply = replies.pop(index, None) or {}
+    reply = run.replies.pop(index, None) or {}
     content = reply.get("content", {})
     if content.get("status") == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
         cell.outputs.append(
@@ -323,7 +260,7 @@ async def _run_cell(client, cell, index, test, names, verdicts, outcome, replies
         )
     # Code under test shares the process and can write a pass line for the running test; it counts only if
     # the test then ran to its end: no fail line for it, no error in the cell and no timeout.
-    lines = _tail(verdicts).splitlines()
+    lines = _tail(run.verdicts).splitlines()
     if (
         test is not None
         and f"{nonce} pass" in lines
@@ -336,7 +273,7 @@ async def _run_cell(client, cell, index, test, names, verdicts, outcome, replies
             f"The cell starting {_start(cell.source)} ran past its time limit ({client.timeout} s) "
             "and was interrupted."
         )
-        if not await _responsive(client, min(15.0, max(3.0, client.timeout))):
+        if not await responsive(client, min(15.0, max(3.0, client.timeout))):
             outcome.notes.append("The kernel did not stop when interrupted; cells after it were not run.")
             return True
     return False
@@ -350,28 +287,3 @@ def _tail(path: Path, size: int = 1 << 20) -> str:
             return handle.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
-
-
-async def _responsive(client, seconds: float = 15.0) -> bool:
-    """Whether the kernel answers a trivial request (after an interrupt) within ``seconds``."""
-    msg_id = client.kc.execute("", silent=True, store_history=False)
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        try:
-            msg = await client.kc.shell_channel.get_msg(timeout=left)
-        except Exception:  # queue.Empty: no reply in time
-            return False
-        if msg["parent_header"].get("msg_id") == msg_id:
-            return True
-    return False
-
-
-async def _stop(client: _Client, km: _KernelManager) -> None:
-    """Kill the kernel (and, through the sandbox, everything it started), whatever state it is in."""
-    if client.kc is not None:
-        client.kc.stop_channels()
-    try:
-        if km.has_kernel:
-            await km.shutdown_kernel(now=True)
-    except Exception:  # already gone
-        pass

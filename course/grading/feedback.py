@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-_HIDDEN = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+from .cells import has_hidden_tests, strip_hidden_tests
+
 HIDDEN_NOTE = "(Hidden tests ran here; they are not shown.)"
 
 
@@ -18,9 +17,9 @@ class HideAnswerKey(Preprocessor):
     enabled = Bool(True)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or "BEGIN HIDDEN TESTS" not in cell.source:
+        if cell.cell_type != "code" or not has_hidden_tests(cell.source):
             return cell, resources
-        cell.source = _HIDDEN.sub("", cell.source).rstrip() + "\n# " + HIDDEN_NOTE
+        cell.source = strip_hidden_tests(cell.source).rstrip() + "\n# " + HIDDEN_NOTE
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         cell.outputs = [
             {"output_type": "error", "ename": e.get("ename", "Error"), "evalue": "a test in this cell failed",

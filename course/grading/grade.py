@@ -1,6 +1,6 @@
 """`course grade`: grade every submission, write feedback, export grades and the class report.
 
-Each submission is graded by ``submission.grade_submission`` (in parallel worker processes with
+Each submission is graded by ``pipeline.grade_submission`` (in parallel worker processes with
 ``workers > 1``); this process alone writes the results into the gradebook, one submission at a time, so
 nothing is lost or written twice. SQLite (``gradebook.db``) is the default gradebook; ``db_url`` points at
 another one, for example PostgreSQL shared by several graders.
@@ -21,12 +21,13 @@ from pathlib import Path
 
 from ..cache import cache_root
 from . import sandbox
-from .execute import Limits
-from .nbgrader_runner import CourseError, check_lessons, database_url, finish_nbgrader, start_nbgrader
-from .release import ensure_gradebook
+from .execute import Limits, RunSettings
+from .files import SubmissionFiles, read_submission
+from .layout import CourseLayout
+from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
+from .pipeline import Job, SubmissionResult, grade_submission
 from .report import ClassReport, build_report
-from .submission import Job, SubmissionResult, grade_submission, read_submission
-from .template import load_template
+from .template import LessonTemplate, load_template
 
 
 @dataclass
@@ -42,27 +43,28 @@ class GradeResult:
     grading_seconds: float = 0.0
 
 
-def default_db_url(root: Path) -> str:
-    return f"sqlite:///{root / 'gradebook.db'}"
+@dataclass(frozen=True)
+class GradingRun:
+    """One `course grade` run: where the course is, which gradebook, and what every submission's run shares."""
+
+    layout: CourseLayout
+    db_url: str
+    settings: RunSettings
+    base: Path  # the run's temporary folder; each submission runs in its own folder under it
+
+    @property
+    def course_id(self) -> str:
+        return self.layout.course_id
+
+    def job(self, index: int, files: SubmissionFiles, template: LessonTemplate) -> Job:
+        return Job(files, template, self.base / str(index), self.settings)
 
 
-def course_id(root: Path) -> str:
-    """The course id of nbgrader_config.py (nbgrader's commands use it too)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return config.CourseDirectory.get("course_id", "default_course")
-
-
-def submitted_lessons(root: Path) -> dict[str, list[str]]:
-    """``{lesson: [student ids]}`` found in ``submitted/<student>/<lesson>/``."""
-    found: dict[str, list[str]] = {}
-    folder = root / "submitted"
-    if folder.is_dir():
-        for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for lesson in sorted(p for p in student.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                found.setdefault(lesson.name, []).append(student.name)
-    return found
+def _settings(limits: Limits | None, workers: int) -> RunSettings:
+    limits = limits or Limits()
+    if workers > 1 and not limits.threads:
+        limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})
+    return RunSettings(limits, sandbox.library_roots(), cache_root())
 
 
 def grade(
@@ -77,46 +79,41 @@ def grade(
     """Grade the lessons that have submissions, generate feedback and export ``grades.csv``."""
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
-    ensure_gradebook(root, db_url)
-    url = database_url(db_url) if db_url else default_db_url(root)
-    by_lesson = submitted_lessons(root)
+    layout = CourseLayout.load(root)
+    layout.ensure_gradebook(db_url)
+    url = database_url(db_url) if db_url else layout.default_db_url
+    by_lesson = layout.submitted_lessons()
     if not by_lesson:
         raise CourseError(
-            f"Nothing in {root / 'submitted'}: put each student's work in submitted/<student>/<lesson>/ "
-            "(or run `course demo` to see the whole loop on sample submissions)."
+            f"Nothing in {layout.submitted}: put each student's work in {layout.submitted.name}/<student>/"
+            "<lesson>/ (or run `course demo` to see the whole loop on sample submissions)."
         )
-    known = check_lessons(root, wanted)
+    known = layout.check_lessons(wanted)
     todo = [lesson for lesson in known if lesson in by_lesson]
     if not todo:
         raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
-    cid = course_id(root)
-    templates = {lesson: load_template(root, lesson, url, cid) for lesson in todo}
-    limits = limits or Limits()
-    if workers > 1 and not limits.threads:
-        limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})
-    roots = sandbox.library_roots()
+    templates = {lesson: load_template(layout, lesson, url) for lesson in todo}
+    run = GradingRun(layout, url, _settings(limits, workers),
+                     Path(tempfile.mkdtemp(prefix="course-grade-")))  # short: kernels' sockets live under it
     pairs = [(lesson, student) for lesson in todo for student in by_lesson[lesson]]
-    base = Path(tempfile.mkdtemp(prefix="course-grade-"))  # short: kernels' sockets live under it
     started = time.perf_counter()
     try:
         # every submission is read before any student code runs
-        jobs = [Job(read_submission(root, student, lesson, templates[lesson]), templates[lesson],
-                    base / str(index), limits, roots, cache_root())
+        jobs = [run.job(index, read_submission(layout, student, lesson, templates[lesson]), templates[lesson])
                 for index, (lesson, student) in enumerate(pairs)]
         results = _run_jobs(jobs, workers)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(run.base, ignore_errors=True)
     elapsed = time.perf_counter() - started
     failures = [f"{r.lesson}/{r.student}: grading failed, nothing recorded: "
                 f"{r.error.strip().splitlines()[-1]}" for r in results if r.error]
     graded = [r for r in results if not r.error]
-    record(root, graded, url, cid)
+    record(run, graded)
     # feedback in nbgrader processes; meanwhile, the export and the report here
-    feedback = [start_nbgrader(root, "generate_feedback", lesson, "--force",
+    feedback = [start_nbgrader(layout.root, "generate_feedback", lesson, "--force",
                                f"--CourseDirectory.db_url={url}") for lesson in todo]
-    grades_csv = root / "grades.csv"
-    export(grades_csv, url, cid)
-    report = build_report(report_dir or root / "reports", todo, url, cid)
+    export(layout.grades_csv, url, run.course_id)
+    report = build_report(report_dir or layout.reports, todo, url, run.course_id)
     for process in feedback:
         try:
             finish_nbgrader(process)
@@ -128,7 +125,7 @@ def grade(
     for r in graded:
         if r.built:
             uncached.setdefault(r.lesson, set()).update(r.built)
-    return GradeResult(todo, grades_csv, root / "feedback", report, failures, notes,
+    return GradeResult(todo, layout.grades_csv, layout.feedback, report, failures, notes,
                        unisolated="" if isolation.available else isolation.reason, grading_seconds=elapsed,
                        uncached=uncached)
 
@@ -170,13 +167,13 @@ def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:
     return results
 
 
-def record(root: Path, results: list[SubmissionResult], db_url: str, course: str) -> None:
-    """Write scores and comments into the gradebook and the graded notebooks into autograded/."""
+def record(run: GradingRun, results: list[SubmissionResult]) -> None:
+    """Write scores and comments into the gradebook and the graded notebooks into the autograded folder."""
     from nbgrader.api import Gradebook, InvalidEntry
     from nbgrader.utils import parse_utc
     from sqlalchemy.exc import SAWarning
 
-    with Gradebook(db_url, course) as gradebook, warnings.catch_warnings():
+    with Gradebook(run.db_url, run.course_id) as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session use, with SQLAlchemy 2
         for result in sorted(results, key=lambda r: (r.lesson, r.student)):
             for attempt in range(2):  # another grader sharing the gradebook may create the student first
@@ -188,7 +185,7 @@ def record(root: Path, results: list[SubmissionResult], db_url: str, course: str
                     if attempt:
                         raise
     for result in results:
-        folder = root / "autograded" / result.student / result.lesson
+        folder = run.layout.autograded_dir(result.student, result.lesson)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for name, text in result.notebooks.items():

@@ -12,33 +12,6 @@ class CourseError(Exception):
     """A mistake the user can fix; the message says how, in one line."""
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The course folder: the nearest folder at or above ``start`` holding nbgrader_config.py."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
-            return folder
-    raise CourseError(
-        f"No course folder at or above {here}: run the command inside the course repository "
-        "(where nbgrader_config.py and source/ are) or pass --root."
-    )
-
-
-def lessons(root: Path) -> list[str]:
-    """Lesson ids, from the folders in source/ (``00-orientation``, ...)."""
-    return sorted(p.name for p in (root / "source").iterdir() if p.is_dir() and p.name[:2].isdigit())
-
-
-def check_lessons(root: Path, wanted: list[str] | None) -> list[str]:
-    known = lessons(root)
-    if not wanted:
-        return known
-    unknown = [w for w in wanted if w not in known]
-    if unknown:
-        raise CourseError(f"Unknown lesson {', '.join(unknown)}; known lessons: {', '.join(known)}.")
-    return wanted
-
-
 def nbgrader_env() -> dict[str, str]:
     """The environment for nbgrader: this Python's bin folder first on PATH (nbgrader calls `alembic`)."""
     env = dict(os.environ)

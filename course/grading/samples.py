@@ -1,74 +1,77 @@
 """Sample submissions built from a release: what a student who solved some exercises would hand in.
 
-Used by `course demo` and by the end-to-end grading tests. The graded quiz keys
-for samples come from ``samples/answers/<lesson>.json`` in the course folder.
+Used by `course demo`, the benchmarks and the end-to-end grading tests. The graded quiz keys for samples come
+from the course's answer keys (``CourseLayout.answer_key_file``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
-_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+from . import cells
+from .layout import CourseLayout
 
 
-def copy_course(root: Path, out: Path, lessons: list[str]) -> None:
-    """A new course folder ``out`` with the config, the lessons' sources and their sample answers."""
-    (out / "source").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(root / "nbgrader_config.py", out / "nbgrader_config.py")
-    for lesson in lessons:
-        shutil.copytree(root / "source" / lesson, out / "source" / lesson,
+def copy_course(source: CourseLayout, out: Path, lessons: list[str] | None = None) -> CourseLayout:
+    """A new course folder ``out`` with the config, the lessons' sources (default: all) and their answer keys.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source.config_file, out / source.config_file.name)
+    copy = CourseLayout.load(out)
+    copy.source.mkdir(parents=True, exist_ok=True)
+    for lesson in source.lessons() if lessons is None else lessons:
+        shutil.copytree(source.source_dir(lesson), copy.source_dir(lesson),
                         ignore=shutil.ignore_patterns("answers*.json", ".*"))
-        if (root / "samples" / "answers" / f"{lesson}.json").exists():
-            (out / "samples" / "answers").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / "samples" / "answers" / f"{lesson}.json", out / "samples" / "answers")
+        if source.answer_key_file(lesson).exists():
+            copy.answer_keys.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source.answer_key_file(lesson), copy.answer_keys)
+    return copy
 
 
-def answer_key(root: Path, lesson: str) -> dict[str, list[str]]:
+def answer_key(layout: CourseLayout, lesson: str) -> dict[str, list[str]]:
     """The correct answers of a lesson's graded questions, as kept for tests and the demo."""
-    path = root / "samples" / "answers" / f"{lesson}.json"
+    path = layout.answer_key_file(lesson)
     return json.loads(path.read_text(encoding="utf-8"))["answers"] if path.exists() else {}
 
 
 def exercise_ids(notebook: Path) -> list[str]:
     """grade_ids of the solution cells, in notebook order."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return [c["metadata"]["nbgrader"]["grade_id"] for c in cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    notebook_cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return [cells.grade_id_of(c) for c in notebook_cells if cells.is_solution(c)]
 
 
 def solved_notebook(release_nb: Path, source_nb: Path, solve: set[str] | None = None) -> dict:
     """The release notebook with the instructor's solution pasted into the chosen solution cells."""
     answers = {
-        c["metadata"]["nbgrader"]["grade_id"]: _MARK.sub("", "".join(c["source"]))
+        cells.grade_id_of(c): cells.remove_solution_marks(cells.cell_source(c))
         for c in json.loads(source_nb.read_text(encoding="utf-8"))["cells"]
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+        if cells.is_solution(c)
     }
     notebook = json.loads(release_nb.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cells.grade_id_of(cell)
         if grade_id in answers and (solve is None or grade_id in solve):
             cell["source"] = answers[grade_id]
     return notebook
 
 
 def write_submission(
-    root: Path,
+    layout: CourseLayout,
     student: str,
     lesson: str,
     solve: set[str] | None = None,
     answers: dict[str, list[str]] | None = None,
 ) -> Path:
-    """Create ``submitted/<student>/<lesson>/`` from the release, solving ``solve`` (None: all, set(): none).
-    """
-    folder = root / "submitted" / student / lesson
+    """Create the submission folder of ``student`` from the release, solving ``solve`` (None: all, set():
+    none), with ``answers`` as its answers.json (None: no answers file)."""
+    folder = layout.submission_dir(student, lesson)
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(root / "release" / lesson, folder)
-    for notebook in (root / "release" / lesson).glob("*.ipynb"):
-        solved = solved_notebook(notebook, root / "source" / lesson / notebook.name, solve)
+    shutil.copytree(layout.release_dir(lesson), folder)
+    for notebook in layout.release_dir(lesson).glob("*.ipynb"):
+        solved = solved_notebook(notebook, layout.source_notebook(lesson, notebook.stem), solve)
         (folder / notebook.name).write_text(json.dumps(solved, indent=1), encoding="utf-8")
     if answers is not None:
         (folder / "answers.json").write_text(json.dumps({"format": 1, "answers": answers}), encoding="utf-8")

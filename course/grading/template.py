@@ -4,11 +4,12 @@ and the sources recorded at release, hidden tests and quiz keys included) and re
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cells
+from .layout import CourseLayout
 from .nbgrader_runner import CourseError
 
 
@@ -17,7 +18,7 @@ class CellSpec:
     """One nbgrader cell of a lesson notebook."""
 
     grade_id: str
-    kind: str  # "solution", "test", "quiz", "manual" (graded answer), "task" or "locked" (read-only)
+    kind: str  # one of cells.KINDS: "solution", "test", "quiz", "manual" (graded answer), "task", "locked"
     cell_type: str
     source: str  # trusted source; for a solution cell, the release's stub
     released: str  # what the student received
@@ -46,64 +47,16 @@ class LessonTemplate:
     files: list[str]  # its other files (relative paths), copied beside the notebook when it runs
 
 
-def quiz_keys(source: str) -> dict[str, frozenset[str]]:
-    """``{question id: key}`` if ``source`` only checks recorded quiz answers, else ``{}``.
-
-    Recognises the grade cells written by ``tools.notebook.graded_quiz``::
-
-        from course.quiz import recorded_answer
-        assert recorded_answer("question-id") == {"b"}, "..."
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    keys: dict[str, frozenset[str]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and [a.name for a in node.names] == ["recorded_answer"]:
-            continue
-        test = node.test if isinstance(node, ast.Assert) else None
-        if not (
-            isinstance(test, ast.Compare)
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], ast.Eq)
-            and isinstance(test.left, ast.Call)
-            and isinstance(test.left.func, ast.Name)
-            and test.left.func.id == "recorded_answer"
-            and len(test.left.args) == 1
-            and isinstance(test.left.args[0], ast.Constant)
-            and isinstance(test.left.args[0].value, str)
-        ):
-            return {}
-        try:
-            key = ast.literal_eval(test.comparators[0])
-        except ValueError:
-            return {}
-        if not isinstance(key, set | frozenset) or not all(isinstance(k, str) for k in key):
-            return {}
-        keys[test.left.args[0].value] = frozenset(key)
-    return keys
-
-
-def _kind(meta: dict, source: str) -> str:
-    if meta.get("solution"):
-        return "manual" if meta.get("grade") else "solution"
-    if meta.get("task"):
-        return "task"
-    if meta.get("grade"):
-        return "quiz" if quiz_keys(source) else "test"
-    return "locked"
-
-
-def load_template(root: Path, lesson: str, db_url: str, course_id: str) -> LessonTemplate:
+def load_template(layout: CourseLayout, lesson: str, db_url: str) -> LessonTemplate:
     """The lesson as released and recorded in the gradebook; CourseError if the two disagree."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    folder = root / "release" / lesson
+    folder = layout.release_dir(lesson)
+    shown = f"{layout.release.name}/{lesson}"  # how messages name the lesson's release folder
     if not folder.is_dir():
-        raise CourseError(f"No release/{lesson}: run `course release --lesson {lesson}` first.")
+        raise CourseError(f"No {shown}: run `course release --lesson {lesson}` first.")
     notebooks = {}
-    with Gradebook(db_url, course_id) as gradebook:
+    with Gradebook(db_url, layout.course_id) as gradebook:
         try:
             assignment = gradebook.find_assignment(lesson)
         except MissingEntry:
@@ -115,42 +68,40 @@ def load_template(root: Path, lesson: str, db_url: str, course_id: str) -> Lesso
             path = folder / f"{notebook.name}.ipynb"
             if not path.is_file():
                 raise CourseError(
-                    f"release/{lesson} has no {path.name}: run `course release --lesson {lesson}`."
+                    f"{shown} has no {path.name}: run `course release --lesson {lesson}`."
                 )
             sources = {c.name: c for c in notebook.source_cells}
             points = {c.name: float(c.max_score) for c in notebook.grade_cells}
             released = json.loads(path.read_text(encoding="utf-8"))
             specs = {}
             for cell in released["cells"]:
-                meta = cell.get("metadata", {}).get("nbgrader", {})
+                meta = cells.nbgrader(cell)
                 grade_id = meta.get("grade_id")
-                if not grade_id or not (
-                    meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task")
-                ):
+                if not cells.is_lesson_cell(meta):
                     continue
                 if grade_id not in sources:
                     raise CourseError(
-                        f"release/{lesson} and the gradebook disagree about cell {grade_id}: "
+                        f"{shown} and the gradebook disagree about cell {grade_id}: "
                         f"run `course release --lesson {lesson}` again."
                     )
                 recorded = sources[grade_id]
-                released_source = "".join(cell["source"])
+                released_source = cells.cell_source(cell)
                 source = released_source if meta.get("solution") else recorded.source
                 meta = {**meta, "checksum": recorded.checksum}
                 specs[grade_id] = CellSpec(
                     grade_id,
-                    _kind(meta, source),
+                    cells.kind(meta, source),
                     recorded.cell_type,
                     source,
                     released_source,
                     {"nbgrader": meta},
                     points.get(grade_id, 0.0),
-                    quiz_keys(source) if meta.get("grade") else {},
+                    cells.quiz_keys(source) if meta.get("grade") else {},
                 )
             missing = set(points) - set(specs)
             if missing:
                 raise CourseError(
-                    f"release/{lesson} lacks graded cells {sorted(missing)} that the gradebook has: "
+                    f"{shown} lacks graded cells {sorted(missing)} that the gradebook has: "
                     f"run `course release --lesson {lesson}` again."
                 )
             notebooks[notebook.name] = NotebookTemplate(

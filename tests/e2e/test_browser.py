@@ -13,7 +13,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from course.grading.samples import answer_key, solved_notebook
-from tests.conftest import ROOT
+from tests.conftest import LAYOUT, ROOT, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-RELEASED = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
+RELEASED = sorted(p.name for p in LAYOUT.release.iterdir() if p.is_dir())
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                "--disable-background-networking", "--disable-component-update"]
 
@@ -39,22 +38,16 @@ else:
     pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 over a copy of release/ whose exercises are solved; stopped by PID."""
     root = tmp_path_factory.mktemp("lab")
     for lesson in RELEASED:
-        shutil.copytree(ROOT / "release" / lesson, root / lesson)
+        shutil.copytree(LAYOUT.release_dir(lesson), root / lesson)
         for notebook in (root / lesson).glob("*.ipynb"):
-            solved = solved_notebook(notebook, ROOT / "source" / lesson / notebook.name)
+            solved = solved_notebook(notebook, LAYOUT.source_notebook(lesson, notebook.stem))
             notebook.write_text(json.dumps(solved))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     settings = root / ".lab-settings"
     # render every cell (no windowing, so cell N in the DOM is cell N of the notebook), and no news pop-up
     for plugin, value in [("notebook-extension/tracker", {"windowingMode": "defer"}),
@@ -113,7 +106,7 @@ def browser():
 
 
 def _quiz_cells(lesson: str) -> list[tuple[int, str]]:
-    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    cells = json.loads(LAYOUT.release_notebook(lesson).read_text())["cells"]
     found = []
     for index, cell in enumerate(cells):
         text = "".join(cell["source"])
@@ -124,7 +117,7 @@ def _quiz_cells(lesson: str) -> list[tuple[int, str]]:
 
 def _uses_progress_bars(lesson: str) -> bool:
     """Whether the lesson, or a course module it imports, shows tqdm progress bars."""
-    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    cells = json.loads(LAYOUT.release_notebook(lesson).read_text())["cells"]
     text = "\n".join("".join(c["source"]) for c in cells)
     sources = [text]
     for package, names in re.findall(r"from (course[\w.]*) import ([\w, ]+)", text):
@@ -138,7 +131,7 @@ def _uses_progress_bars(lesson: str) -> bool:
 
 def _setup_cell(lesson: str) -> int:
     """Index of the cell that imports the quiz widget."""
-    cells = json.loads((ROOT / "release" / lesson / f"{lesson}.ipynb").read_text())["cells"]
+    cells = json.loads(LAYOUT.release_notebook(lesson).read_text())["cells"]
     return next(i for i, c in enumerate(cells) if "from course.quiz import" in "".join(c["source"]))
 
 
@@ -193,7 +186,7 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
                            timeout=90_000)
     nb.wait_idle()
     answers = lab["root"] / lesson / "answers.json"
-    key = answer_key(ROOT, lesson)
+    key = answer_key(LAYOUT, lesson)
 
     # the whole lesson, as a student runs it: no errors, plots as images, progress bars where work is long
     nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from course.grading.layout import CourseLayout
+from tests.conftest import LAYOUT, ROOT
 from tests.grading_helpers import assert_feedback_hides_key, points, scores
 
 LESSON = "00-orientation"
@@ -26,7 +27,7 @@ def test_demo_grades_the_sample_class_exactly(tmp_path):
         assert printed in result.stdout
 
     grades = scores(out / "grades.csv")
-    cell_points = points(ROOT / "source" / LESSON / f"{LESSON}.ipynb")
+    cell_points = points(LAYOUT.source_notebook(LESSON))
     full = sum(cell_points.values())
     assert full == 3.0
     assert grades[(LESSON, "ada")] == (full, full), "all correct gets full marks"
@@ -38,4 +39,4 @@ def test_demo_grades_the_sample_class_exactly(tmp_path):
     chart = out / "reports" / "class-scores.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert_feedback_hides_key(out, LESSON)
-    assert not list((out / "release").rglob("answers*.json"))
+    assert not list(CourseLayout.load(out).release.rglob("answers*.json"))

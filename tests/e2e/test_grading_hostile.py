@@ -1,4 +1,4 @@
-"""The hostile class of lesson 00 (course/grading/hostile.py) graded in one `course grade` run: every
+"""The hostile class of lesson 00 (tests/attacks/) graded in one `course grade` run: every
 submission gets exactly its honest score, broken ones are graded with a reason, nothing of the key reaches
 feedback, and no student's code touches the network, other students' files, source/ or the gradebook."""
 
@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from course.grading import sandbox
-from course.grading.hostile import LESSON, build_class, listen
+from course.grading.layout import CourseLayout
+from tests.attacks import LESSON, build_class, listen
 from tests.conftest import ROOT
 from tests.grading_helpers import assert_feedback_hides_key, scores
 
@@ -29,10 +30,11 @@ def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("hostile") / "course"
     port, received = listen()
     table = build_class(ROOT, course, port)
+    layout = CourseLayout.load(course)
     watched = [
-        course / "source" / LESSON / f"{LESSON}.ipynb",
-        course / "release" / LESSON / f"{LESSON}.ipynb",
-        course / "submitted" / "honest-full" / LESSON / "answers.json",
+        layout.source_notebook(LESSON),
+        layout.release_notebook(LESSON),
+        layout.submission_dir("honest-full", LESSON) / "answers.json",
     ]
     before = {path: _digest(path) for path in watched}
     result = subprocess.run(
@@ -87,7 +89,7 @@ def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
         "tamper-test-cell": "was changed",
     }
     for student, reason in reasons.items():
-        page = (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        page = (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
         assert "Grading notes" in page and reason in page, student
 
 
@@ -95,9 +97,10 @@ def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
 def test_feedback_never_shows_the_key(graded):
     course = graded[0]
     assert_feedback_hides_key(course, LESSON)
-    key = json.loads((course / "samples" / "answers" / f"{LESSON}.json").read_text())["answers"]
+    layout = CourseLayout.load(course)
+    key = json.loads(layout.answer_key_file(LESSON).read_text())["answers"]
     hidden_line = 'recorded_answer("why-tiny-models") == {"b"}'
-    for page in (course / "feedback").glob(f"*/{LESSON}/*.html"):
+    for page in layout.feedback.glob(f"*/{LESSON}/*.html"):
         text = page.read_text()
         assert hidden_line not in text and hidden_line.replace('"', "&quot;") not in text, page
         assert "BEGIN HIDDEN TESTS" not in text, page
@@ -110,9 +113,10 @@ def test_student_code_reaches_no_network_and_changes_no_other_file(graded):
     assert received == [], "a student's code reached a server on the grading machine"
     for path, (before, after) in digests.items():
         assert before == after, f"{path} changed while grading"
-    shipped = [p for p in (course / "autograded").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    layout = CourseLayout.load(course)
+    shipped = [p for p in layout.autograded.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
     assert shipped == [], "only graded notebooks are kept, never files a student shipped"
-    escape = json.loads((course / "autograded" / "escape" / LESSON / f"{LESSON}.ipynb").read_text())
+    escape = json.loads((layout.autograded_dir("escape", LESSON) / f"{LESSON}.ipynb").read_text())
     printed = "".join(
         o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", []))
         for c in escape["cells"]
@@ -127,6 +131,7 @@ def test_one_submission_per_student_in_the_gradebook(graded):
     course, table, _, _, _ = graded
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "beyond-prompting") as gradebook:
+    layout = CourseLayout.load(course)
+    with Gradebook(layout.default_db_url, layout.course_id) as gradebook:
         submissions = [s.student.id for s in gradebook.assignment_submissions(LESSON)]
     assert sorted(submissions) == sorted(a.student for a in table)

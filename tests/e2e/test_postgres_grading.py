@@ -5,7 +5,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,20 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from course.grading.layout import CourseLayout
 from course.grading.nbgrader_runner import database_url
-from course.grading.release import release
-from course.grading.samples import answer_key, copy_course, write_submission
-from tests.conftest import ROOT
+from course.grading.samples import answer_key, write_submission
+from tests.conftest import free_port
 from tests.grading_helpers import scores
 
 LESSON = "00-orientation"
 BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture()
@@ -42,7 +35,7 @@ def postgres():
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if as_user:
         shutil.chown(folder, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
     run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "grader", "--auth=trust", "-E", "UTF8")
     run(
@@ -90,26 +83,26 @@ def _finish(process: subprocess.Popen) -> str:
 
 
 @pytest.mark.slow
-def test_two_graders_share_a_postgresql_gradebook(postgres, tmp_path):
-    first, second = tmp_path / "grader-1", tmp_path / "grader-2"
-    copy_course(ROOT, first, [LESSON])
-    release(first, [LESSON], db_url=postgres)
+def test_two_graders_share_a_postgresql_gradebook(postgres, course_copy, tmp_path):
+    first_layout = course_copy([LESSON], released=True, db_url=postgres)
+    first, second = first_layout.root, tmp_path / "grader-2"
     shutil.copytree(first, second)
-    key = answer_key(first, LESSON)
-    write_submission(first, "ada", LESSON, None, key)  # all right
-    write_submission(first, "ben", LESSON, set(), None)  # blank
-    write_submission(second, "chloe", LESSON, set(), key)  # quiz only
+    second_layout = CourseLayout.load(second)
+    key = answer_key(first_layout, LESSON)
+    write_submission(first_layout, "ada", LESSON, None, key)  # all right
+    write_submission(first_layout, "ben", LESSON, set(), None)  # blank
+    write_submission(second_layout, "chloe", LESSON, set(), key)  # quiz only
 
     outputs = [_finish(p) for p in [_grade(first, postgres, "--workers", "2"), _grade(second, postgres)]]
     assert all("warning" not in out for out in outputs), outputs
-    assert not (first / "gradebook.db").exists() and not (second / "gradebook.db").exists()
+    assert not first_layout.gradebook.exists() and not second_layout.gradebook.exists()
     expected = {"ada": (3.0, 3.0), "ben": (0.0, 3.0), "chloe": (1.0, 3.0)}
-    for course, students in ((first, ("ada", "ben")), (second, ("chloe",))):
-        graded = {s: v for (_, s), v in scores(course / "grades.csv").items()}
+    for course, students in ((first_layout, ("ada", "ben")), (second_layout, ("chloe",))):
+        graded = {s: v for (_, s), v in scores(course.grades_csv).items()}
         assert {s: graded[s] for s in students} == {s: expected[s] for s in students}
 
     _finish(_grade(second, postgres))  # again, once both are done: every grade, each once
-    assert {s: v for (_, s), v in scores(second / "grades.csv").items()} == expected
+    assert {s: v for (_, s), v in scores(second_layout.grades_csv).items()} == expected
     from sqlalchemy import create_engine, text
 
     with create_engine(database_url(postgres)).connect() as db:

@@ -1,36 +1,28 @@
 """`release/` is exactly what `course release` makes from `source/`, and leaks nothing."""
 
 import json
-import shutil
 
 import pytest
 
-from course.grading.release import release, verify_release
-from tests.conftest import LESSONS, ROOT
-
-
-def _course_copy(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source", ignore=shutil.ignore_patterns("answers*.json", ".*"))
-    return course
+from course.grading import cells
+from course.grading.layout import CourseLayout
+from course.grading.release import verify_release
+from tests.conftest import LAYOUT, LESSONS, ROOT
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    course = _course_copy(tmp_path_factory.mktemp("release"))
-    release(course)
-    return course
+def released(course_copy):
+    return course_copy(released=True).root
 
 
 def test_committed_release_is_up_to_date(released):
+    copy = CourseLayout.load(released)
     for lesson in LESSONS:
-        fresh = sorted(p.relative_to(released / "release") for p in (released / "release" / lesson).rglob("*"))
-        committed = sorted(p.relative_to(ROOT / "release") for p in (ROOT / "release" / lesson).rglob("*"))
+        fresh = sorted(p.relative_to(copy.release) for p in copy.release_dir(lesson).rglob("*"))
+        committed = sorted(p.relative_to(LAYOUT.release) for p in LAYOUT.release_dir(lesson).rglob("*"))
         assert fresh == committed, f"release/{lesson} differs: run `course release` and commit"
-        for notebook in (released / "release" / lesson).glob("*.ipynb"):
-            ours = json.loads((ROOT / "release" / lesson / notebook.name).read_text())
+        for notebook in copy.release_dir(lesson).glob("*.ipynb"):
+            ours = json.loads((LAYOUT.release_dir(lesson) / notebook.name).read_text())
             assert json.loads(notebook.read_text()) == ours, f"{notebook.name} is stale: run `course release`"
 
 
@@ -40,11 +32,12 @@ def test_committed_release_leaks_nothing():
 
 def test_a_planted_leak_is_found(released, tmp_path):
     lesson = LESSONS[0]
-    notebook = released / "release" / lesson / f"{lesson}.ipynb"
+    copy = CourseLayout.load(released)
+    notebook = copy.release_notebook(lesson)
     nb = json.loads(notebook.read_text())
-    source = json.loads((released / "source" / lesson / notebook.name).read_text())
-    hidden = next(c for c in source["cells"] if "BEGIN HIDDEN TESTS" in "".join(c["source"]))
-    secret = "".join(hidden["source"]).split("### BEGIN HIDDEN TESTS\n")[1].splitlines()[-2]
+    source = json.loads(copy.source_notebook(lesson).read_text())
+    hidden = next(c for c in source["cells"] if cells.has_hidden_tests(cells.cell_source(c)))
+    secret = cells.cell_source(hidden).split(cells.BEGIN_HIDDEN + "\n")[1].splitlines()[-2]
     nb["cells"][-1]["source"] = secret
     notebook.write_text(json.dumps(nb))
     (notebook.parent / "answers.json").write_text("{}")

@@ -1,11 +1,11 @@
 """The `course` command: help, and one-line errors that name the fix (bad folders, --db-url, --workers)."""
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from course.grading.layout import CourseLayout
 from tests.conftest import ROOT
 
 
@@ -21,10 +21,8 @@ def test_help(command):
 
 
 @pytest.fixture()
-def empty_course(tmp_path):
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    shutil.copytree(ROOT / "source" / "00-orientation", tmp_path / "source" / "00-orientation")
-    return tmp_path
+def empty_course(course_copy):
+    return course_copy(["00-orientation"]).root
 
 
 def _one_line_error(result, *words):
@@ -40,7 +38,7 @@ def test_grade_without_gradebook_says_release_first(empty_course):
 
 
 def test_grade_with_nothing_submitted(empty_course):
-    (empty_course / "gradebook.db").touch()
+    CourseLayout.load(empty_course).gradebook.touch()
     _one_line_error(course("grade", cwd=empty_course), "submitted/<student>/<lesson>/")
 
 

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from course.grading import sandbox
-from course.grading.execute import Limits, run_notebook
+from course.grading.execute import Limits, RunSettings, run_notebook
+from course.grading.layout import CourseLayout
 
 ROOTS = sandbox.library_roots()
 ISOLATION = sandbox.isolation()
@@ -24,7 +25,7 @@ def _run(tmp_path, sources, tests=None, **limits):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     for index, (grade_id, _) in (tests or {}).items():
         nb.cells[index].metadata["nbgrader"] = {"grade_id": grade_id}
-    return run_notebook(nb, tests or {}, tmp_path / "run", Limits(**limits), ROOTS)
+    return run_notebook(nb, tests or {}, tmp_path / "run", RunSettings(Limits(**limits), ROOTS))
 
 
 def _text(cell):
@@ -48,7 +49,7 @@ try:
     print("network: reached")
 except OSError:
     print("network: none")
-for path in [{str(secret)!r}, {str(sandbox.package_dir().parent / "source")!r}]:
+for path in [{str(secret)!r}, {str(CourseLayout.load(sandbox.package_dir().parent).source)!r}]:
     print("visible" if os.path.exists(path) else "hidden", path)
 try:
     print("shadow file:", len(open("/etc/shadow").read()), "characters")
@@ -157,7 +158,7 @@ def test_the_course_cache_is_read_only_and_private_builds_are_reported(tmp_path)
         "except OSError:\n    print('instructor cache read-only')\n"
         "root.joinpath('built-by-student').mkdir()\n"
     )])
-    outcome = run_notebook(nb, {}, tmp_path / "run", Limits(), ROOTS, cache)
+    outcome = run_notebook(nb, {}, tmp_path / "run", RunSettings(Limits(), ROOTS, cache))
     text = _text(outcome.notebook.cells[0])
     assert "trusted" in text
     assert (cache / "built-by-instructor" / "weights.txt").read_text() == "trusted"

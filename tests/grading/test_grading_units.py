@@ -9,15 +9,19 @@ import textwrap
 
 import pytest
 
-from course.grading.submission import _read, parse_answers, rebuild
-from course.grading.template import CellSpec, NotebookTemplate, quiz_keys
+from course.grading import cells as cell_format
+from course.grading.cells import quiz_keys
+from course.grading.files import parse_answers
+from course.grading.files import read_file as _read
+from course.grading.rebuild import rebuild
+from course.grading.template import CellSpec, NotebookTemplate
 
 QUIZ_SOURCE = (
-    "# Graded from your recorded answer to `q1` when you submit.\n### BEGIN HIDDEN TESTS\n"
+    f"# Graded from your recorded answer to `q1` when you submit.\n{cell_format.BEGIN_HIDDEN}\n"
     'from course.quiz import recorded_answer\nassert recorded_answer("q1") == {"b"}, "q1: no"\n'
-    "### END HIDDEN TESTS"
+    f"{cell_format.END_HIDDEN}"
 )
-TEST_SOURCE = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(5) == 6\n### END HIDDEN TESTS"
+TEST_SOURCE = f"assert f(1) == 2\n{cell_format.BEGIN_HIDDEN}\nassert f(5) == 6\n{cell_format.END_HIDDEN}"
 
 
 def test_quiz_keys_read_graded_quiz_cells_only():
@@ -93,14 +97,14 @@ def _student(template, **changes):
     """The release notebook as a student would submit it: ``changes`` maps grade id -> new source."""
     cells = json.loads(json.dumps(template.cells))
     for cell in cells:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        grade_id = cell_format.grade_id_of(cell)
         if grade_id in changes:
             cell["source"] = changes[grade_id]
     return cells
 
 
 def _sources(notebook):
-    return [(c.metadata.get("nbgrader", {}).get("grade_id"), c.source) for c in notebook.cells]
+    return [(cell_format.grade_id_of(c), c.source) for c in notebook.cells]
 
 
 def test_an_honest_notebook_is_rebuilt_as_submitted_with_hidden_tests(template):
@@ -142,7 +146,7 @@ def test_deleted_cells_come_back_and_a_missing_solution_counts_as_unanswered(tem
     cells = [
         c
         for c in _student(template)
-        if c["metadata"].get("nbgrader", {}).get("grade_id") not in ("test-f", "ex-f")
+        if cell_format.grade_id_of(c) not in ("test-f", "ex-f")
     ]
     notebook, notes, found = rebuild(template, cells)
     assert found

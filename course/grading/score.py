@@ -1,0 +1,44 @@
+"""Step 4 of grading a submission: the score of each grade cell, and nbgrader's "No response." comments.
+
+A test cell scores when the runner reported that all its code ran; a quiz grade cell is scored here, outside
+the student's kernel, from the recorded answers and the key in the gradebook (the recorded choice must equal
+the key exactly); a manually graded answer left as released scores 0, otherwise it waits for the instructor.
+"""
+
+from __future__ import annotations
+
+from nbformat import NotebookNode
+
+from .cells import positions
+from .template import NotebookTemplate
+
+
+def score_notebook(
+    template: NotebookTemplate, notebook: NotebookNode, passed: set[str], answers: dict[str, list[str]]
+) -> tuple[dict[str, float | None], dict[str, str | None]]:
+    """(scores by grade id, comments by solution id). A quiz grade cell gets, as outputs, one error per wrong
+    question (naming the question, never the key)."""
+    index_of = positions(notebook.cells)
+    scores: dict[str, float | None] = {}
+    comments: dict[str, str | None] = {}
+    for grade_id, spec in template.specs.items():
+        cell = notebook.cells[index_of[grade_id]]
+        if spec.kind == "test":
+            scores[grade_id] = spec.points if grade_id in passed else 0.0
+        elif spec.kind == "quiz":
+            wrong = [q for q, key in spec.quiz_keys.items() if set(answers.get(q, [])) != key]
+            scores[grade_id] = 0.0 if wrong else spec.points
+            cell.outputs = [
+                NotebookNode(
+                    output_type="error",
+                    ename="AssertionError",
+                    evalue=f"{q}: not the expected answer",
+                    traceback=[f"AssertionError: {q}: not the expected answer"],
+                )
+                for q in wrong
+            ]
+        elif spec.kind == "manual":
+            scores[grade_id] = 0.0 if cell.source.strip() == spec.released.strip() else None
+        if spec.kind in ("solution", "manual"):
+            comments[grade_id] = "No response." if cell.source.strip() == spec.released.strip() else None
+    return scores, comments

@@ -1,0 +1,162 @@
+"""What hostile students put in their submissions: code (as text) that tries to fool the grader, and wrong
+answers to measure it against. ``catalogue`` says who uses which, and what it should earn."""
+
+# Plausible but wrong: right on the visible tests' small layers, 0 on the hidden tests' big ones.
+WRONG_BUT_VISIBLE = '''def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Number of parameters of a linear layer with the given sizes."""
+    if in_features * out_features < 100:
+        return in_features * out_features + (out_features if bias else 0)
+    return 0
+'''
+WRONG = '''def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Number of parameters of a linear layer with the given sizes."""
+    return 0
+'''
+
+# An object that agrees with whatever it is compared to.
+ANYTHING = """
+class Anything(set):
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    __hash__ = set.__hash__
+"""
+
+TRACER = """import linecache, sys
+
+def _skip_asserts(frame, event, arg):
+    if event == "line":
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if line.startswith("assert"):
+            try:
+                frame.f_lineno = frame.f_lineno + 1
+            except ValueError:
+                pass
+    return _skip_asserts
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    caller = sys._getframe(1)
+    caller.f_trace = _skip_asserts
+    sys.settrace(_skip_asserts)
+    return 0
+"""
+
+FORGIVE = '''import ast
+
+class Forgive(ast.NodeTransformer):
+    """Wrap every statement of every cell in try/except: pass."""
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=[s], handlers=[handler], orelse=[], finalbody=[]) for s in node.body]
+        return ast.fix_missing_locations(node)
+
+get_ipython().ast_transformers.append(Forgive())
+'''
+
+STRIP_ASSERTS = """import builtins
+_real_compile = builtins.compile
+
+def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **kwargs):
+    return _real_compile(source, filename, mode, flags, dont_inherit, 2, **kwargs)
+
+builtins.compile = compile
+"""
+
+SKIP_TEST_CELLS = """from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
+_shell = get_ipython()
+_real_run_cell, _real_run_cell_async = _shell.run_cell, _shell.run_cell_async
+
+def _pretend(raw_cell):
+    info = ExecutionInfo(raw_cell, False, False, False, None)
+    result = ExecutionResult(info)
+    result.execution_count = _shell.execution_count
+    return result
+
+def run_cell(raw_cell, *args, **kwargs):
+    return _pretend(raw_cell) if "assert" in raw_cell else _real_run_cell(raw_cell, *args, **kwargs)
+
+async def run_cell_async(raw_cell, *args, **kwargs):
+    if "assert" in raw_cell:
+        return _pretend(raw_cell)
+    return await _real_run_cell_async(raw_cell, *args, **kwargs)
+
+_shell.run_cell, _shell.run_cell_async = run_cell, run_cell_async
+"""
+
+FAKE_TORCH = '''"""Agrees with the wrong answer: a linear layer with 100 weights or more has none."""
+class _Tensor:
+    def __init__(self, n):
+        self.n = n
+    def numel(self):
+        return self.n
+
+class _Linear:
+    def __init__(self, n_in, n_out, bias=True):
+        small = n_in * n_out < 100
+        self.tensors = [_Tensor(n_in * n_out if small else 0)]
+        if bias:
+            self.tensors.append(_Tensor(n_out if small else 0))
+    def parameters(self):
+        return iter(self.tensors)
+
+class nn:
+    Linear = _Linear
+'''
+
+FAKE_QUIZ = (
+    ANYTHING
+    + """
+def recorded_answer(question_id, path=None):
+    return Anything()
+
+def ask(lesson, question_id):
+    return None
+"""
+)
+
+# {writes} and {reads}: lists of paths in the course folder (another student's answers, the source notebook,
+# the gradebook, the release, the sample answers), from ``catalogue.attacks``.
+ESCAPE = """import os, pathlib, socket
+for target in map(pathlib.Path, {writes!r}):
+    try:
+        target.write_text("overwritten by another student")
+        print("WROTE", target)
+    except OSError as err:
+        print("could not write", target.name, type(err).__name__)
+for source in map(pathlib.Path, {reads!r}):
+    try:
+        print(source.read_text(errors="replace"))
+    except OSError as err:
+        print("could not read", source.name, type(err).__name__)
+try:
+    with socket.create_connection(("127.0.0.1", {port}), timeout=3) as connection:
+        connection.sendall(b"answers from another student")
+    print("SENT")
+except OSError as err:
+    print("no network:", type(err).__name__)
+"""
+
+
+HIDE_ERRORS = """import sys
+import IPython.core.interactiveshell
+IPython.core.interactiveshell.InteractiveShell.showtraceback = lambda *args, **kwargs: None
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+sys.excepthook = lambda *args: None
+"""
+
+PATCH_LIBRARY = (
+    ANYTHING
+    + """
+import builtins
+import course.quiz, course.quiz.store
+_real_sum = builtins.sum
+
+def sum(values, start=0):
+    total = _real_sum(values, start)
+    return 0 if isinstance(total, int) and total >= 100 else total
+
+builtins.sum = sum
+course.quiz.recorded_answer = course.quiz.store.recorded_answer = lambda question_id, path=None: Anything()
+"""
+)
