@@ -32,6 +32,7 @@ FLAGS = ("grade", "solution", "locked", "points", "task")
 
 # --- a cell, as it comes (from a student's file, possibly malformed) ---------------------------------------
 
+
 def cell_source(cell: dict) -> str | None:
     """A cell's source as one string (nbformat stores a string or a list of lines); None when it is neither."""
     source = cell.get("source", "")
@@ -89,14 +90,21 @@ def kind(meta: dict, source: str) -> str:
 
 def metadata(grade_id: str, *, solution=False, grade=False, locked=True, points=0) -> dict:
     """A new cell's ``metadata`` for nbgrader (schema 3), as the authoring tools write it."""
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         meta["points"] = points
     return {"nbgrader": meta}
 
 
 # --- solutions and hidden tests --------------------------------------------------------------------------
+
 
 def hidden_tests(source: str) -> list[str]:
     """The content of each hidden-test block (the lines between the marks): what a release must not show."""
@@ -137,6 +145,7 @@ def has_hidden_tests(source: str) -> bool:
 
 
 # --- graded quiz questions -------------------------------------------------------------------------------
+
 
 def quiz_grade_source(question_id: str, answer: set[str]) -> str:
     """The grade cell of a graded question: its key is a hidden test on the recorded answer (answers.json).

@@ -61,9 +61,7 @@ def read_submission(layout: CourseLayout, student: str, lesson: str, template: L
     folder = layout.submission_dir(student, lesson)
     if folder.parent.is_symlink() or folder.is_symlink() or not folder.is_dir():
         for name in template.notebooks:
-            files.problems[f"{name}.ipynb"] = (
-                "is in a submission folder that is a link (only folders are graded)"
-            )
+            files.problems[f"{name}.ipynb"] = "is in a submission folder that is a link (only folders are graded)"
         return files
     for name in template.notebooks:
         data, problem = read_file(folder / f"{name}.ipynb", NOTEBOOK_BYTES)
@@ -78,8 +76,11 @@ def read_submission(layout: CourseLayout, student: str, lesson: str, template: L
     files.timestamp = stamp.decode("utf-8", "replace").strip() if stamp else None
     used = {f"{n}.ipynb" for n in template.notebooks} | {ANSWERS, TIMESTAMP}
     # names are the student's: shown only as plain, short code spans in notes and feedback
-    files.ignored = sorted("".join(c for c in p.name if c.isprintable() and c not in "`<>")[:60]
-                           for p in folder.iterdir() if p.name not in used)[:20]
+    files.ignored = sorted(
+        "".join(c for c in p.name if c.isprintable() and c not in "`<>")[:60]
+        for p in folder.iterdir()
+        if p.name not in used
+    )[:20]
     return files
 
 

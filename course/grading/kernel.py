@@ -84,10 +84,7 @@ class Client(NotebookClient):
     def output(self, outs, msg, display_id, cell_index):
         size = _size(msg.get("content", {}))
         used = self.cell_chars.get(cell_index, 0)
-        if (
-            used + size > self.limits.cell_output_chars
-            or self.total_chars + size > self.limits.total_output_chars
-        ):
+        if used + size > self.limits.cell_output_chars or self.total_chars + size > self.limits.total_output_chars:
             self.dropped[cell_index] = self.dropped.get(cell_index, 0) + size
             return None
         self.cell_chars[cell_index] = used + size

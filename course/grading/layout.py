@@ -136,8 +136,10 @@ class CourseLayout:
     def ensure_gradebook(self, db_url: str | None = None) -> None:
         """The default gradebook must exist (``course release`` creates it); another one is checked when used."""
         if db_url is None and not self.gradebook.exists():
-            raise CourseError(f"No {self.gradebook.name} in the course folder: run `course release` first; it "
-                              "records each lesson's grade cells.")
+            raise CourseError(
+                f"No {self.gradebook.name} in the course folder: run `course release` first; it "
+                "records each lesson's grade cells."
+            )
 
 
 def _folders(folder: Path) -> list[Path]:

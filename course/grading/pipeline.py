@@ -43,9 +43,7 @@ class SubmissionResult:
     student: str
     lesson: str
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # notebook -> grade id -> score
-    comments: dict[str, dict[str, str | None]] = field(
-        default_factory=dict
-    )  # notebook -> solution id -> text
+    comments: dict[str, dict[str, str | None]] = field(default_factory=dict)  # notebook -> solution id -> text
     notebooks: dict[str, str] = field(default_factory=dict)  # notebook -> autograded notebook (JSON)
     notes: list[str] = field(default_factory=list)
     timestamp: str | None = None

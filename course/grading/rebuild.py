@@ -83,9 +83,7 @@ def rebuild(template: NotebookTemplate, cells: list) -> tuple[NotebookNode, list
             theirs = nbgrader(found[1])
             ours = spec.metadata["nbgrader"]
             if found[1].get("cell_type") != spec.cell_type or any(theirs.get(k) != ours.get(k) for k in FLAGS):
-                notes.append(
-                    f"The type or grading metadata of cell {grade_id} was changed; the original was restored."
-                )
+                notes.append(f"The type or grading metadata of cell {grade_id} was changed; the original was restored.")
         cell = _plain(spec.cell_type, source)
         cell.metadata = copy.deepcopy(spec.metadata)
         out.append(cell)

@@ -17,6 +17,10 @@ verdict file open in the process) counts only if the test then runs to its end w
 (``execute._run_cell``). Code written against a specific test is not stopped here: a function the test calls
 can rewrite the test's globals (its reference value, say), read its frames or patch the library it compares
 with. That would need tests that run outside the student's process.
+
+Longer than the other modules on purpose: this is all the grader's code that runs inside the student's
+kernel, imported there once before any student code; kept in one module so what the kernel trusts is read,
+reviewed and captured (``install``) as one piece.
 """
 
 from __future__ import annotations

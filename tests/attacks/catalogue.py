@@ -40,13 +40,19 @@ class Attack:
 
 
 # What stops each kind of attack in `course grade`.
-RUNNER = ("graded test cells run through the grader's runner, installed before any student code, not "
-          "through IPython; a test scores only when the runner writes that run's secret nonce, which it does "
-          "after every statement ran")
-REBUILD = ("the notebook is rebuilt around the lesson's cells as recorded in the gradebook (source, points, "
-           "lock, type, order); the student's cell metadata and tags are dropped; a duplicate counts once")
-STRICT = ("strict comparisons: a value a test gets from a call, compares or combines must not bring "
-          "comparison or arithmetic methods written by the student")
+RUNNER = (
+    "graded test cells run through the grader's runner, installed before any student code, not "
+    "through IPython; a test scores only when the runner writes that run's secret nonce, which it does "
+    "after every statement ran"
+)
+REBUILD = (
+    "the notebook is rebuilt around the lesson's cells as recorded in the gradebook (source, points, "
+    "lock, type, order); the student's cell metadata and tags are dropped; a duplicate counts once"
+)
+STRICT = (
+    "strict comparisons: a value a test gets from a call, compares or combines must not bring "
+    "comparison or arithmetic methods written by the student"
+)
 BLANK = "graded as blank without running, with the reason in the feedback; quizzes still count"
 LINKS = "links are refused: files are opened without following links, a linked folder is not graded"
 
@@ -60,82 +66,196 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
 
     signature = "def linear_parameters(in_features, out_features, bias=True):\n"
     always_equal = f"{p.ANYTHING}\n{signature}    return Anything()\n"
-    int_subclass = ("class Sneaky(int):\n    def __eq__(self, other):\n        return True\n"
-                    f"    __hash__ = int.__hash__\n\n{signature}    return Sneaky(0)\n")
+    int_subclass = (
+        "class Sneaky(int):\n    def __eq__(self, other):\n        return True\n"
+        f"    __hash__ = int.__hash__\n\n{signature}    return Sneaky(0)\n"
+    )
     fakes = {"course/__init__.py": "", "course/quiz.py": p.FAKE_QUIZ, "torch.py": p.FAKE_TORCH}
-    writes = [layout.submission_dir("honest-full", LESSON) / "answers.json", layout.source_notebook(LESSON),
-              layout.gradebook, layout.release_notebook(LESSON)]
+    writes = [
+        layout.submission_dir("honest-full", LESSON) / "answers.json",
+        layout.source_notebook(LESSON),
+        layout.gradebook,
+        layout.release_notebook(LESSON),
+    ]
     reads = [layout.source_notebook(LESSON), layout.gradebook, layout.answer_key_file(LESSON)]
     escape = p.ESCAPE.format(writes=[str(w) for w in writes], reads=[str(r) for r in reads], port=port)
-    return [Attack(*row) for row in [
-        ("honest-full", "reference: everything right", "-", FULL, sub(right_quiz=True)),
-        ("honest-blank", "reference: nothing answered", "-", 0, sub(blank=True)),
-        ("honest-quiz-only", "reference: quiz right, exercise wrong", "-", quiz,
-         sub(solution=p.WRONG, right_quiz=True)),
-        ("hide-errors", "error display disabled: InteractiveShell.showtraceback replaced (nbgrader "
-         "#1324), get_ipython().set_custom_exc swallowing everything, sys.excepthook replaced", RUNNER, 0,
-         sub(solution=p.WRONG, early=p.HIDE_ERRORS)),
-        ("rewrite-tests", "an IPython AST transformer wraps every statement in try/except; "
-         "builtins.compile patched to optimize=2, which strips asserts",
-         RUNNER + "; it runs code the grader compiled, with the real exec", 0,
-         sub(solution=p.WRONG, early=p.FORGIVE + "\n" + p.STRIP_ASSERTS)),
-        ("skip-test-cells", "shell.run_cell patched to pretend that cells with asserts ran", RUNNER, 0,
-         sub(solution=p.WRONG, early=p.SKIP_TEST_CELLS)),
-        ("trace-skip", "the solution sets a trace function on the test's frame that jumps over asserts",
-         "the runner clears trace functions and fails a test during which one was set (an audit hook "
-         "sees it)", 0, sub(solution=p.TRACER)),
-        ("always-equal", "the solution returns an object whose __eq__ is always True", STRICT, 0,
-         sub(solution=always_equal)),
-        ("int-subclass", "the solution returns an int subclass whose __eq__ is always True", STRICT, 0,
-         sub(solution=int_subclass)),
-        ("patch-library", "builtins.sum patched and shadowed by a global sum so the hidden test's "
-         "reference agrees with a wrong answer; course.quiz.recorded_answer patched to agree with any key",
-         "tests run with a copy of the real builtins and without globals named like builtins; quizzes "
-         "are scored outside the kernel, from answers.json and the key in the gradebook", 0,
-         sub(solution=p.WRONG_BUT_VISIBLE, answers={}, early=p.PATCH_LIBRARY)),
-        ("shadow-modules", "ships course/quiz.py and torch.py beside the notebook to shadow the real ones",
-         "only the notebook and answers.json reach the run folder; the kernel runs with Python's safe "
-         "path (-P); quizzes are scored outside the kernel", 0,
-         sub(solution=p.WRONG_BUT_VISIBLE, files=fakes)),
-        ("tamper-test-cell", "test cell unlocked, emptied and given 100 points", REBUILD, 0,
-         sub(solution=p.WRONG, edit=s.edit_test)),
-        ("retype-test-cell", "test cell turned into markdown", REBUILD, 0,
-         sub(solution=p.WRONG, edit=s.retype_test)),
-        ("delete-test-cell", "test cell deleted", REBUILD, 0, sub(solution=p.WRONG, edit=s.delete_test)),
-        ("duplicate-test-cell", "test cell duplicated before and after, the copies emptied", REBUILD, 0,
-         sub(solution=p.WRONG, edit=s.duplicate_test)),
-        ("skip-execution-tag", "test cell tagged skip-execution, which nbclient honours", REBUILD, 0,
-         sub(solution=p.WRONG, edit=s.skip_tag)),
-        ("claim-and-reorder", "solution cell marked as a graded cell worth 10, test cell worth 100, test "
-         "moved above the solution, quiz grade cell to the top (all right)", REBUILD, FULL,
-         sub(right_quiz=True, edit=s.claim_and_reorder)),
-        ("quiz-all-options", "every option of the graded question selected (exercise right)",
-         "the recorded choice must equal the key exactly", test,
-         sub(answers={"why-tiny-models": ["a", "b", "c", "d"]})),
-        ("answers-link", "answers.json is a link to another student's answers", LINKS, 0, s.answers_link),
-        ("folder-link", "the whole submission folder is a link to another student's", LINKS, 0,
-         s.folder_link, False),
-        ("other-lesson", "a notebook whose cells belong to another lesson (quiz right)", BLANK, quiz,
-         s.foreign, False),
-        ("invalid-json", "the notebook is not valid JSON (quiz right)", BLANK, quiz, s.invalid_json, False),
-        ("missing-notebook", "no notebook at all (quiz right)", BLANK, quiz, s.missing_notebook, False),
-        ("broken-answers", "answers.json is not valid JSON, timestamp.txt is garbage (exercise right)",
-         "answers are read by the course's strict reader (0, with the reason); a bad timestamp is "
-         "ignored", test, s.broken_answers),
-        ("infinite-loop", "a cell loops forever before the graded cells (all right)",
-         "a time limit per cell interrupts it and the notebook goes on; a kernel that ignores the "
-         "interrupt is stopped; a time limit per notebook", FULL,
-         sub(right_quiz=True, early="while True:\n    pass")),
-        ("kernel-exit", "a cell kills the kernel with os._exit before the graded cells (quiz right)",
-         "a dead kernel ends that notebook's run: cells not run score 0, with the reason; the other "
-         "submissions are graded", quiz, sub(right_quiz=True, early="import os\nos._exit(0)")),
-        ("huge-output", "a cell prints 50 MB (all right)", "outputs are capped per cell and per notebook",
-         FULL, sub(right_quiz=True, early="for _ in range(50_000):\n    print('x' * 1000)")),
-        ("escape", "writes into other students' folders, source/, release/ and the gradebook, reads the "
-         "source notebook and sample answers, reaches a server on the grading machine (all right)",
-         "bubblewrap sandbox: no network, the course folder is not even visible, only the run folder is "
-         "writable; nothing a student can write is read back", FULL, sub(right_quiz=True, early=escape)),
-    ]]
+    return [
+        Attack(*row)
+        for row in [
+            ("honest-full", "reference: everything right", "-", FULL, sub(right_quiz=True)),
+            ("honest-blank", "reference: nothing answered", "-", 0, sub(blank=True)),
+            (
+                "honest-quiz-only",
+                "reference: quiz right, exercise wrong",
+                "-",
+                quiz,
+                sub(solution=p.WRONG, right_quiz=True),
+            ),
+            (
+                "hide-errors",
+                "error display disabled: InteractiveShell.showtraceback replaced (nbgrader "
+                "#1324), get_ipython().set_custom_exc swallowing everything, sys.excepthook replaced",
+                RUNNER,
+                0,
+                sub(solution=p.WRONG, early=p.HIDE_ERRORS),
+            ),
+            (
+                "rewrite-tests",
+                "an IPython AST transformer wraps every statement in try/except; "
+                "builtins.compile patched to optimize=2, which strips asserts",
+                RUNNER + "; it runs code the grader compiled, with the real exec",
+                0,
+                sub(solution=p.WRONG, early=p.FORGIVE + "\n" + p.STRIP_ASSERTS),
+            ),
+            (
+                "skip-test-cells",
+                "shell.run_cell patched to pretend that cells with asserts ran",
+                RUNNER,
+                0,
+                sub(solution=p.WRONG, early=p.SKIP_TEST_CELLS),
+            ),
+            (
+                "trace-skip",
+                "the solution sets a trace function on the test's frame that jumps over asserts",
+                "the runner clears trace functions and fails a test during which one was set (an audit hook sees it)",
+                0,
+                sub(solution=p.TRACER),
+            ),
+            (
+                "always-equal",
+                "the solution returns an object whose __eq__ is always True",
+                STRICT,
+                0,
+                sub(solution=always_equal),
+            ),
+            (
+                "int-subclass",
+                "the solution returns an int subclass whose __eq__ is always True",
+                STRICT,
+                0,
+                sub(solution=int_subclass),
+            ),
+            (
+                "patch-library",
+                "builtins.sum patched and shadowed by a global sum so the hidden test's "
+                "reference agrees with a wrong answer; course.quiz.recorded_answer patched to agree with any key",
+                "tests run with a copy of the real builtins and without globals named like builtins; quizzes "
+                "are scored outside the kernel, from answers.json and the key in the gradebook",
+                0,
+                sub(solution=p.WRONG_BUT_VISIBLE, answers={}, early=p.PATCH_LIBRARY),
+            ),
+            (
+                "shadow-modules",
+                "ships course/quiz.py and torch.py beside the notebook to shadow the real ones",
+                "only the notebook and answers.json reach the run folder; the kernel runs with Python's safe "
+                "path (-P); quizzes are scored outside the kernel",
+                0,
+                sub(solution=p.WRONG_BUT_VISIBLE, files=fakes),
+            ),
+            (
+                "tamper-test-cell",
+                "test cell unlocked, emptied and given 100 points",
+                REBUILD,
+                0,
+                sub(solution=p.WRONG, edit=s.edit_test),
+            ),
+            (
+                "retype-test-cell",
+                "test cell turned into markdown",
+                REBUILD,
+                0,
+                sub(solution=p.WRONG, edit=s.retype_test),
+            ),
+            ("delete-test-cell", "test cell deleted", REBUILD, 0, sub(solution=p.WRONG, edit=s.delete_test)),
+            (
+                "duplicate-test-cell",
+                "test cell duplicated before and after, the copies emptied",
+                REBUILD,
+                0,
+                sub(solution=p.WRONG, edit=s.duplicate_test),
+            ),
+            (
+                "skip-execution-tag",
+                "test cell tagged skip-execution, which nbclient honours",
+                REBUILD,
+                0,
+                sub(solution=p.WRONG, edit=s.skip_tag),
+            ),
+            (
+                "claim-and-reorder",
+                "solution cell marked as a graded cell worth 10, test cell worth 100, test "
+                "moved above the solution, quiz grade cell to the top (all right)",
+                REBUILD,
+                FULL,
+                sub(right_quiz=True, edit=s.claim_and_reorder),
+            ),
+            (
+                "quiz-all-options",
+                "every option of the graded question selected (exercise right)",
+                "the recorded choice must equal the key exactly",
+                test,
+                sub(answers={"why-tiny-models": ["a", "b", "c", "d"]}),
+            ),
+            ("answers-link", "answers.json is a link to another student's answers", LINKS, 0, s.answers_link),
+            (
+                "folder-link",
+                "the whole submission folder is a link to another student's",
+                LINKS,
+                0,
+                s.folder_link,
+                False,
+            ),
+            (
+                "other-lesson",
+                "a notebook whose cells belong to another lesson (quiz right)",
+                BLANK,
+                quiz,
+                s.foreign,
+                False,
+            ),
+            ("invalid-json", "the notebook is not valid JSON (quiz right)", BLANK, quiz, s.invalid_json, False),
+            ("missing-notebook", "no notebook at all (quiz right)", BLANK, quiz, s.missing_notebook, False),
+            (
+                "broken-answers",
+                "answers.json is not valid JSON, timestamp.txt is garbage (exercise right)",
+                "answers are read by the course's strict reader (0, with the reason); a bad timestamp is ignored",
+                test,
+                s.broken_answers,
+            ),
+            (
+                "infinite-loop",
+                "a cell loops forever before the graded cells (all right)",
+                "a time limit per cell interrupts it and the notebook goes on; a kernel that ignores the "
+                "interrupt is stopped; a time limit per notebook",
+                FULL,
+                sub(right_quiz=True, early="while True:\n    pass"),
+            ),
+            (
+                "kernel-exit",
+                "a cell kills the kernel with os._exit before the graded cells (quiz right)",
+                "a dead kernel ends that notebook's run: cells not run score 0, with the reason; the other "
+                "submissions are graded",
+                quiz,
+                sub(right_quiz=True, early="import os\nos._exit(0)"),
+            ),
+            (
+                "huge-output",
+                "a cell prints 50 MB (all right)",
+                "outputs are capped per cell and per notebook",
+                FULL,
+                sub(right_quiz=True, early="for _ in range(50_000):\n    print('x' * 1000)"),
+            ),
+            (
+                "escape",
+                "writes into other students' folders, source/, release/ and the gradebook, reads the "
+                "source notebook and sample answers, reaches a server on the grading machine (all right)",
+                "bubblewrap sandbox: no network, the course folder is not even visible, only the run folder is "
+                "writable; nothing a student can write is read back",
+                FULL,
+                sub(right_quiz=True, early=escape),
+            ),
+        ]
+    ]
 
 
 def listen() -> tuple[int, list[bytes]]:

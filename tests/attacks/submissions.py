@@ -136,11 +136,8 @@ def folder_link(layout: CourseLayout, student: str) -> None:
 
 def broken_answers(layout: CourseLayout, student: str) -> None:
     folder = submit(layout, student)
-    (folder / "answers.json").write_text(
-        '{"format": 1, "answers": {"why-tiny-models": ["b"', encoding="utf-8"
-    )
+    (folder / "answers.json").write_text('{"format": 1, "answers": {"why-tiny-models": ["b"', encoding="utf-8")
     (folder / "timestamp.txt").write_text("not a date", encoding="utf-8")
-
 
 
 def claim_and_reorder(notebook: dict) -> None:

@@ -16,8 +16,9 @@ LESSON = "00-orientation"
 
 
 def _course(*args, cwd):
-    result = subprocess.run([sys.executable, "-m", "course.grading.cli", *args], cwd=cwd,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "course.grading.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
