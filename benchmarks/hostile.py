@@ -10,6 +10,7 @@ ERROR: stock nbgrader failed on that submission (it gets no grade, or a wrong on
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ def run(course: Path, *command: str) -> bool:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     port, received = listen()
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         results, damage, crashed = {}, {}, set()

@@ -61,6 +61,7 @@ class GradingRun:
 
 
 def _settings(limits: Limits | None, workers: int) -> RunSettings:
+    """What every kernel of the run shares; with several workers, the kernels' BLAS threads share the cores."""
     limits = limits or Limits()
     if workers > 1 and not limits.threads:
         limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})

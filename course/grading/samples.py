@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from . import cells
+from .files import ANSWERS
 from .layout import CourseLayout
 
 
@@ -74,7 +75,7 @@ def write_submission(
         solved = solved_notebook(notebook, layout.source_notebook(lesson, notebook.stem), solve)
         (folder / notebook.name).write_text(json.dumps(solved, indent=1), encoding="utf-8")
     if answers is not None:
-        (folder / "answers.json").write_text(json.dumps({"format": 1, "answers": answers}), encoding="utf-8")
+        (folder / ANSWERS).write_text(json.dumps({"format": 1, "answers": answers}), encoding="utf-8")
     return folder
 
 
