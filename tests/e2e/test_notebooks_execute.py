@@ -6,15 +6,15 @@ import sys
 
 import pytest
 
-from tests.conftest import LESSONS, ROOT
+from tests.conftest import LAYOUT, LESSONS
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_source_notebook_runs_with_solutions(lesson, tmp_path):
     work = tmp_path / lesson
-    shutil.copytree(ROOT / "source" / lesson, work, ignore=shutil.ignore_patterns("answers*.json"))
-    shutil.copy(ROOT / "samples" / "answers" / f"{lesson}.json", work / "answers.json")
+    shutil.copytree(LAYOUT.source_dir(lesson), work, ignore=shutil.ignore_patterns("answers*.json"))
+    shutil.copy(LAYOUT.answer_key_file(lesson), work / "answers.json")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", f"{lesson}.ipynb"],
         cwd=work, capture_output=True, text=True,
