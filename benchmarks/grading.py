@@ -65,15 +65,24 @@ def main() -> None:
         print(f"M = {args.submissions} submissions of {args.lesson} on {os.cpu_count()} CPU cores")
         plain, _ = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson, "--force"], stock)
         print(f"plain nbgrader autograde:        {plain:7.1f} s")
-        subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to=grades.csv"], cwd=stock,
-                       env=nbgrader_env(), capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "export", "--to=grades.csv"],
+            cwd=stock,
+            env=nbgrader_env(),
+            capture_output=True,
+            check=True,
+        )
         command = ["course.grading.cli", "grade", "--lesson", args.lesson, "--workers", str(args.workers)]
         ours, printed = timed([sys.executable, "-m", *command], course)
         grading = float(re.search(r"graded in ([0-9.]+) s", printed).group(1))
-        print(f"course grade --workers {args.workers}:       {ours:7.1f} s in all "
-              f"(grading {grading:.1f} s, then feedback, grades.csv and report)")
-        print(f"ratio (nbgrader / course grade): {plain / ours:7.2f}x "
-              f"({plain / grading:.2f}x for the grading phase alone)")
+        print(
+            f"course grade --workers {args.workers}:       {ours:7.1f} s in all "
+            f"(grading {grading:.1f} s, then feedback, grades.csv and report)"
+        )
+        print(
+            f"ratio (nbgrader / course grade): {plain / ours:7.2f}x "
+            f"({plain / grading:.2f}x for the grading phase alone)"
+        )
         ours_scores, stock_scores = read_grades(course / "grades.csv"), read_grades(stock / "grades.csv")
         same = sum(ours_scores[s] == stock_scores.get(s) for s in ours_scores)
         print(f"scores agree for {same}/{len(ours_scores)} students")

@@ -50,9 +50,7 @@ def main() -> None:
                 layout.submission_dir("honest-full", LESSON) / "answers.json",
             ]
             if name == "stock":  # one student at a time (one broken submission can stop a class-wide run),
-                for attack in sorted(
-                    table, key=lambda a: a.student == "escape"
-                ):  # escape last: it wrecks files
+                for attack in sorted(table, key=lambda a: a.student == "escape"):  # escape last: it wrecks files
                     if not run(
                         course,
                         "nbgrader",

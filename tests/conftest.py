@@ -37,8 +37,9 @@ def free_tcp_port() -> int:
     return free_port()
 
 
-def make_course_copy(out: Path, lessons: list[str] | None = None, released: bool = False,
-                     db_url: str | None = None) -> CourseLayout:
+def make_course_copy(
+    out: Path, lessons: list[str] | None = None, released: bool = False, db_url: str | None = None
+) -> CourseLayout:
     """A new course folder ``out``: the config, the lessons' sources (default: all) and their answer keys,
     released (into the gradebook at ``db_url``, default gradebook.db) when ``released``."""
     from course.grading.release import release

@@ -37,14 +37,16 @@ PYTHON_TREES = ("course", "tests", "tools", "benchmarks")
 
 
 def test_ruff_clean():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", *PYTHON_TREES], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *PYTHON_TREES], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_ruff_formatted():
-    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", *PYTHON_TREES], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *PYTHON_TREES], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, "run `make format`:\n" + result.stdout[-3000:]
 
 
@@ -60,8 +62,9 @@ def test_clean_notebooks_strips_what_a_run_leaves_and_keeps_clean_files_as_they_
     dirty["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     (tmp_path / "dirty.ipynb").write_text(json.dumps(dirty))
 
-    result = subprocess.run([sys.executable, "tools/clean_notebooks.py", str(tmp_path)], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "tools/clean_notebooks.py", str(tmp_path)], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0 and "1 notebook(s) cleaned" in result.stdout, result.stdout + result.stderr
     assert clean_copy.read_bytes() == lesson.read_bytes()
     cleaned = json.loads((tmp_path / "dirty.ipynb").read_text())

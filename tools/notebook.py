@@ -50,9 +50,7 @@ def tests(grade_id: str, source: str, points: int) -> nbformat.NotebookNode:
 
 def quiz(lesson: str, question_id: str) -> nbformat.NotebookNode:
     """A read-only cell that shows a quiz question."""
-    return nbformat.v4.new_code_cell(
-        f'ask("{lesson}", "{question_id}")', metadata=_meta(f"quiz-{question_id}")
-    )
+    return nbformat.v4.new_code_cell(f'ask("{lesson}", "{question_id}")', metadata=_meta(f"quiz-{question_id}"))
 
 
 def graded_quiz(question_id: str, answer: set[str], points: int = 1) -> nbformat.NotebookNode:

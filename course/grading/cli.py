@@ -38,9 +38,12 @@ def _print_grades(result, started: float) -> None:
     if result.unisolated:
         print(f"warning: student code ran without a sandbox: {result.unisolated}", file=sys.stderr)
     for lesson, names in sorted(result.uncached.items()):
-        print(f"note: every {lesson} submission built {', '.join(sorted(names))} itself, because the course "
-              f"cache ({cache_root()}) lacks it and students cannot write to it. Run the lesson once yourself "
-              "before grading a class, so it is built once.", file=sys.stderr)
+        print(
+            f"note: every {lesson} submission built {', '.join(sorted(names))} itself, because the course "
+            f"cache ({cache_root()}) lacks it and students cannot write to it. Run the lesson once yourself "
+            "before grading a class, so it is built once.",
+            file=sys.stderr,
+        )
     for failure in result.failures:
         print(f"warning: {failure}", file=sys.stderr)
     print(f"graded in {result.grading_seconds:.1f} s; done in {time.perf_counter() - started:.1f} s")
@@ -67,38 +70,54 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="course",
-                                     description="Release and grade the Beyond Prompting course.")
+    parser = argparse.ArgumentParser(prog="course", description="Release and grade the Beyond Prompting course.")
     parser.add_argument("--root", help="course folder (default: the one containing the current folder)")
     sub = parser.add_subparsers(dest="command", required=True)
     lesson_help = "a lesson id such as 00-orientation (repeatable; default: every lesson)"
 
-    p = sub.add_parser("release", help="build release/ from source/ and check that nothing leaks",
-                       description="Run nbgrader generate_assignment for each lesson into release/, then "
-                                   "verify that no solution, hidden test or answers file reached it.")
-    db_help = ("gradebook database URL (default: sqlite gradebook.db in the course folder), for example "
-               "postgresql://user:password@host/gradebook to share one gradebook between graders")
+    p = sub.add_parser(
+        "release",
+        help="build release/ from source/ and check that nothing leaks",
+        description="Run nbgrader generate_assignment for each lesson into release/, then "
+        "verify that no solution, hidden test or answers file reached it.",
+    )
+    db_help = (
+        "gradebook database URL (default: sqlite gradebook.db in the course folder), for example "
+        "postgresql://user:password@host/gradebook to share one gradebook between graders"
+    )
     p.add_argument("--lesson", action="append", help=lesson_help)
     p.add_argument("--db-url", help=db_help)
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("grade", help="autograde submitted/, write feedback, grades.csv and a chart",
-                       description="Grade everything in submitted/<student>/<lesson>/ (each notebook runs "
-                                   "in a sandboxed kernel with time limits; quizzes are scored from "
-                                   "answers.json), generate feedback, export grades.csv and write reports/ "
-                                   "(per-question CSV and chart).")
+    p = sub.add_parser(
+        "grade",
+        help="autograde submitted/, write feedback, grades.csv and a chart",
+        description="Grade everything in submitted/<student>/<lesson>/ (each notebook runs "
+        "in a sandboxed kernel with time limits; quizzes are scored from "
+        "answers.json), generate feedback, export grades.csv and write reports/ "
+        "(per-question CSV and chart).",
+    )
     p.add_argument("--lesson", action="append", help=lesson_help)
     p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")
     p.add_argument("--db-url", help=db_help)
-    p.add_argument("--cell-timeout", type=float, default=600, metavar="SECONDS",
-                   help="time limit of one cell (default: 600)")
-    p.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
-                   help="time limit of one whole notebook (default: 1800)")
+    p.add_argument(
+        "--cell-timeout", type=float, default=600, metavar="SECONDS", help="time limit of one cell (default: 600)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        metavar="SECONDS",
+        help="time limit of one whole notebook (default: 1800)",
+    )
     p.set_defaults(func=_cmd_grade)
 
-    p = sub.add_parser("demo", help="release, submit, grade and report for a sample class",
-                       description="Build a separate demo course folder, release the lesson(s), create five "
-                                   "sample submissions, grade them and write the grades CSV and chart.")
+    p = sub.add_parser(
+        "demo",
+        help="release, submit, grade and report for a sample class",
+        description="Build a separate demo course folder, release the lesson(s), create five "
+        "sample submissions, grade them and write the grades CSV and chart.",
+    )
     p.add_argument("--lesson", action="append", help="lesson(s) to demo (default: 00-orientation)")
     p.add_argument("--out", help="demo folder (default: demo-output/ in the course folder)")
     p.set_defaults(func=_cmd_demo)

@@ -14,9 +14,7 @@ from .samples import answer_key, copy_course, exercise_ids, write_submission, wr
 MARKER = ".course-demo"
 
 
-def _class_for(
-    layout: CourseLayout, lesson: str
-) -> dict[str, tuple[set[str] | None, dict[str, list[str]]]]:
+def _class_for(layout: CourseLayout, lesson: str) -> dict[str, tuple[set[str] | None, dict[str, list[str]]]]:
     """Five sample students: all right, blank, one graded quiz wrong, half the exercises, quizzes only."""
     key = answer_key(layout, lesson)
     exercises = exercise_ids(layout.release_notebook(lesson))

@@ -48,10 +48,12 @@ class _Run:
     outcome: RunOutcome
     replies: dict[int, dict]
     # the runner and the trust check live in the kernel under random names, so student code cannot name them
-    names: dict[str, str] = field(default_factory=lambda: {
-        "runner": f"_course_run_{secrets.token_hex(6)}",
-        "trust": f"_course_trusted_{secrets.token_hex(6)}",
-    })
+    names: dict[str, str] = field(
+        default_factory=lambda: {
+            "runner": f"_course_run_{secrets.token_hex(6)}",
+            "trust": f"_course_trusted_{secrets.token_hex(6)}",
+        }
+    )
 
 
 def _start(source: str) -> str:
@@ -144,9 +146,7 @@ def _client(
         record_timing=False,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(run_dir / "work")}},
-        on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(
-            cell_index, execute_reply
-        ),
+        on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply),
     )
     return client, km
 
@@ -157,8 +157,7 @@ async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip) -> RunOutc
     env = kernel_env(run_dir, limits)
     replies: dict[int, dict] = {}
     client, km = _client(nb, run_dir, settings, env, replies)
-    run = _Run(client, run_dir / "ipc" / "verdicts", RunOutcome(nb, isolated=sandbox.isolation().available),
-               replies)
+    run = _Run(client, run_dir / "ipc" / "verdicts", RunOutcome(nb, isolated=sandbox.isolation().available), replies)
     deadline = started + limits.submission_seconds
     log_path = run_dir / "ipc" / "kernel.log"  # the kernel process's own output, for diagnosis
     log = log_path.open("wb")
@@ -270,8 +269,7 @@ async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None) -
         outcome.passed.add(test[0])
     if content.get("ename") == TIMEOUT_ENAME:
         outcome.notes.append(
-            f"The cell starting {_start(cell.source)} ran past its time limit ({client.timeout} s) "
-            "and was interrupted."
+            f"The cell starting {_start(cell.source)} ran past its time limit ({client.timeout} s) and was interrupted."
         )
         if not await responsive(client, min(15.0, max(3.0, client.timeout))):
             outcome.notes.append("The kernel did not stop when interrupted; cells after it were not run.")

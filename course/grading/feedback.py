@@ -22,9 +22,12 @@ class HideAnswerKey(Preprocessor):
         cell.source = strip_hidden_tests(cell.source).rstrip() + "\n# " + HIDDEN_NOTE
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         cell.outputs = [
-            {"output_type": "error", "ename": e.get("ename", "Error"), "evalue": "a test in this cell failed",
-             "traceback": [f"{e.get('ename', 'Error')}: a test in this cell failed (hidden details are not "
-                           "shown)"]}
+            {
+                "output_type": "error",
+                "ename": e.get("ename", "Error"),
+                "evalue": "a test in this cell failed",
+                "traceback": [f"{e.get('ename', 'Error')}: a test in this cell failed (hidden details are not shown)"],
+            }
             for e in errors
         ]
         return cell, resources

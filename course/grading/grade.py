@@ -94,25 +94,33 @@ def grade(
     if not todo:
         raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
     templates = {lesson: load_template(layout, lesson, url) for lesson in todo}
-    run = GradingRun(layout, url, _settings(limits, workers),
-                     Path(tempfile.mkdtemp(prefix="course-grade-")))  # short: kernels' sockets live under it
+    run = GradingRun(
+        layout, url, _settings(limits, workers), Path(tempfile.mkdtemp(prefix="course-grade-"))
+    )  # short: kernels' sockets live under it
     pairs = [(lesson, student) for lesson in todo for student in by_lesson[lesson]]
     started = time.perf_counter()
     try:
         # every submission is read before any student code runs
-        jobs = [run.job(index, read_submission(layout, student, lesson, templates[lesson]), templates[lesson])
-                for index, (lesson, student) in enumerate(pairs)]
+        jobs = [
+            run.job(index, read_submission(layout, student, lesson, templates[lesson]), templates[lesson])
+            for index, (lesson, student) in enumerate(pairs)
+        ]
         results = _run_jobs(jobs, workers)
     finally:
         shutil.rmtree(run.base, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    failures = [f"{r.lesson}/{r.student}: grading failed, nothing recorded: "
-                f"{r.error.strip().splitlines()[-1]}" for r in results if r.error]
+    failures = [
+        f"{r.lesson}/{r.student}: grading failed, nothing recorded: {r.error.strip().splitlines()[-1]}"
+        for r in results
+        if r.error
+    ]
     graded = [r for r in results if not r.error]
     record(run, graded)
     # feedback in nbgrader processes; meanwhile, the export and the report here
-    feedback = [start_nbgrader(layout.root, "generate_feedback", lesson, "--force",
-                               f"--CourseDirectory.db_url={url}") for lesson in todo]
+    feedback = [
+        start_nbgrader(layout.root, "generate_feedback", lesson, "--force", f"--CourseDirectory.db_url={url}")
+        for lesson in todo
+    ]
     export(layout.grades_csv, url, run.course_id)
     report = build_report(report_dir or layout.reports, todo, url, run.course_id)
     for process in feedback:
@@ -126,9 +134,17 @@ def grade(
     for r in graded:
         if r.built:
             uncached.setdefault(r.lesson, set()).update(r.built)
-    return GradeResult(todo, layout.grades_csv, layout.feedback, report, failures, notes,
-                       unisolated="" if isolation.available else isolation.reason, grading_seconds=elapsed,
-                       uncached=uncached)
+    return GradeResult(
+        todo,
+        layout.grades_csv,
+        layout.feedback,
+        report,
+        failures,
+        notes,
+        unisolated="" if isolation.available else isolation.reason,
+        grading_seconds=elapsed,
+        uncached=uncached,
+    )
 
 
 def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:
@@ -160,9 +176,7 @@ def _run_jobs(jobs: list[Job], workers: int) -> list[SubmissionResult]:
                 break
         for job in todo:
             results.append(
-                SubmissionResult(
-                    job.files.student, job.files.lesson, error="a grading worker process died twice"
-                )
+                SubmissionResult(job.files.student, job.files.lesson, error="a grading worker process died twice")
             )
             bar.update()
     return results

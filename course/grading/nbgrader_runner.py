@@ -45,9 +45,7 @@ def finish_nbgrader(process: subprocess.Popen) -> None:
 def run_nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in the course folder; raise CourseError with nbgrader's last lines on failure."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    result = subprocess.run(
-        cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    result = subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{tail}")

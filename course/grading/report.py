@@ -10,8 +10,10 @@ from pathlib import Path
 def read_grades(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
     """``{(lesson, student): (score, max_score)}`` from nbgrader's CSV export (what ``course grade`` writes)."""
     with grades_csv.open(newline="", encoding="utf-8") as handle:
-        return {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
-                for r in csv.DictReader(handle)}
+        return {
+            (r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
+            for r in csv.DictReader(handle)
+        }
 
 
 @dataclass

@@ -143,9 +143,7 @@ def runner_call(runner_name: str, nonce: str, code: bytes, source: str, filename
     return f"{runner_name}({nonce!r}, {b64(code)!r}, {b64(source.encode())!r}, {filename!r})"
 
 
-def install(
-    runner_name: str, trust_name: str, verdict_path: str, trusted_roots: list[str], user_ns: dict
-) -> None:
+def install(runner_name: str, trust_name: str, verdict_path: str, trusted_roots: list[str], user_ns: dict) -> None:
     """Put the runner into the kernel's namespace; called once, before any student code.
 
     Everything the runner uses is captured now, so later changes to builtins or modules do not reach it."""

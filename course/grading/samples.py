@@ -16,15 +16,15 @@ from .layout import CourseLayout
 
 
 def copy_course(source: CourseLayout, out: Path, lessons: list[str] | None = None) -> CourseLayout:
-    """A new course folder ``out`` with the config, the lessons' sources (default: all) and their answer keys.
-    """
+    """A new course folder ``out`` with the config, the lessons' sources (default: all) and their answer keys."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.config_file, out / source.config_file.name)
     copy = CourseLayout.load(out)
     copy.source.mkdir(parents=True, exist_ok=True)
     for lesson in source.lessons() if lessons is None else lessons:
-        shutil.copytree(source.source_dir(lesson), copy.source_dir(lesson),
-                        ignore=shutil.ignore_patterns("answers*.json", ".*"))
+        shutil.copytree(
+            source.source_dir(lesson), copy.source_dir(lesson), ignore=shutil.ignore_patterns("answers*.json", ".*")
+        )
         if source.answer_key_file(lesson).exists():
             copy.answer_keys.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source.answer_key_file(lesson), copy.answer_keys)

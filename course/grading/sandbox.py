@@ -71,9 +71,7 @@ def readonly_paths(extra: list[Path] = ()) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def bwrap_command(
-    run_dir: Path, command: list[str], env: dict[str, str], extra_readonly: list[Path] = ()
-) -> list[str]:
+def bwrap_command(run_dir: Path, command: list[str], env: dict[str, str], extra_readonly: list[Path] = ()) -> list[str]:
     """The bwrap command line that runs ``command`` in ``run_dir/work`` with the sandbox described above."""
     cmd = [
         bwrap() or "bwrap",
@@ -157,9 +155,7 @@ def isolation() -> Isolation:
     if not sys.platform.startswith("linux"):
         return Isolation(False, f"no sandbox on {sys.platform}")
     if not bwrap():
-        return Isolation(
-            False, "bubblewrap (bwrap) is not installed; install it (Debian: apt-get install bubblewrap)"
-        )
+        return Isolation(False, "bubblewrap (bwrap) is not installed; install it (Debian: apt-get install bubblewrap)")
     with tempfile.TemporaryDirectory(prefix="course-sandbox-probe-") as tmp:
         run_dir = Path(tmp)
         (run_dir / "work").mkdir()

@@ -67,9 +67,7 @@ def load_template(layout: CourseLayout, lesson: str, db_url: str) -> LessonTempl
         for notebook in assignment.notebooks:
             path = folder / f"{notebook.name}.ipynb"
             if not path.is_file():
-                raise CourseError(
-                    f"{shown} has no {path.name}: run `course release --lesson {lesson}`."
-                )
+                raise CourseError(f"{shown} has no {path.name}: run `course release --lesson {lesson}`.")
             sources = {c.name: c for c in notebook.source_cells}
             points = {c.name: float(c.max_score) for c in notebook.grade_cells}
             released = json.loads(path.read_text(encoding="utf-8"))

@@ -46,9 +46,7 @@ def language() -> str:
 
 def _parse(raw: dict, source: str) -> Question:
     try:
-        options = tuple(
-            Option(o["id"], o["text"], o.get("explanation", "")) for o in raw["options"]
-        )
+        options = tuple(Option(o["id"], o["text"], o.get("explanation", "")) for o in raw["options"])
         question = Question(
             id=raw["id"],
             kind=raw["kind"],
@@ -89,6 +87,4 @@ def get_question(lesson: str, question_id: str, lang: str | None = None) -> Ques
     try:
         return questions[question_id]
     except KeyError:
-        raise KeyError(
-            f"Lesson {lesson!r} has no question {question_id!r}; known: {', '.join(questions)}"
-        ) from None
+        raise KeyError(f"Lesson {lesson!r} has no question {question_id!r}; known: {', '.join(questions)}") from None

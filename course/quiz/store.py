@@ -84,8 +84,7 @@ def read_answers(path: Path | None = None) -> dict[str, list[str]]:
         ) from None
     answers = data.get("answers") if isinstance(data, dict) else None
     if not isinstance(answers, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(o, str) for o in v)
-        for k, v in answers.items()
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(o, str) for o in v) for k, v in answers.items()
     ):
         raise AnswersFileError(
             f"{path.name} does not hold quiz answers in the expected form. Click your "

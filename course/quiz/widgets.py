@@ -82,8 +82,11 @@ class QuizWidget:
         try:
             backup = record_answer(self.question.id, sorted(self.selection), self.answers_path)
         except OSError as err:
-            self._show(f"⚠️ Could not save your answer ({html.escape(str(err))}). "
-                       "Check that the notebook's folder is writable, then click again.", "warning")
+            self._show(
+                f"⚠️ Could not save your answer ({html.escape(str(err))}). "
+                "Check that the notebook's folder is writable, then click again.",
+                "warning",
+            )
             return
         self._acknowledge(backup=backup)
 

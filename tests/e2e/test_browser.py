@@ -27,8 +27,15 @@ from tests.conftest import LAYOUT, ROOT, free_port
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 RELEASED = sorted(p.name for p in LAYOUT.release.iterdir() if p.is_dir())
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-               "--disable-background-networking", "--disable-component-update"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 if CHROMIUM is None:
     if os.environ.get("CI") == "true":
@@ -50,20 +57,38 @@ def lab(tmp_path_factory):
     port, token = free_port(), secrets.token_hex(16)
     settings = root / ".lab-settings"
     # render every cell (no windowing, so cell N in the DOM is cell N of the notebook), and no news pop-up
-    for plugin, value in [("notebook-extension/tracker", {"windowingMode": "defer"}),
-                          ("apputils-extension/notification", {"fetchNews": "false"})]:
+    for plugin, value in [
+        ("notebook-extension/tracker", {"windowingMode": "defer"}),
+        ("apputils-extension/notification", {"fetchNews": "false"}),
+    ]:
         target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(value))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               JUPYTERLAB_SETTINGS_DIR=str(settings))
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+    )
     log = (root / "jupyter.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.workspaces_dir={root / '.workspaces'}", "--LabApp.expose_app_in_browser=True",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.workspaces_dir={root / '.workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -154,8 +179,10 @@ class Notebook:
         while time.monotonic() < deadline:
             time.sleep(0.4)
             status = self.js("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status")
-            busy = self.js("() => Array.from(document.querySelectorAll('.jp-InputArea-prompt'))"
-                           ".some(p => p.textContent.includes('*'))")
+            busy = self.js(
+                "() => Array.from(document.querySelectorAll('.jp-InputArea-prompt'))"
+                ".some(p => p.textContent.includes('*'))"
+            )
             calm = calm + 1 if status == "idle" and not busy else 0
             if calm == 3:
                 return
@@ -182,8 +209,9 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
     # ?reset: a fresh workspace, so notebooks from earlier tests are not reopened beside this one
     page.goto(f"{lab['url']}/lab/tree/{lesson}/{lesson}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel",
-                           timeout=90_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000
+    )
     nb.wait_idle()
     answers = lab["root"] / lesson / "answers.json"
     key = answer_key(LAYOUT, lesson)

@@ -20,8 +20,13 @@ def test_demo_grades_the_sample_class_exactly(tmp_path):
     # as if the virtual environment were not activated: nbgrader must still find `alembic`
     venv_bin = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin)
-    result = subprocess.run([sys.executable, "-m", "course.grading.cli", "demo", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PATH=path))
+    result = subprocess.run(
+        [sys.executable, "-m", "course.grading.cli", "demo", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PATH=path),
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for printed in ("grades.csv", "class-scores.png", "feedback"):
         assert printed in result.stdout
@@ -32,8 +37,9 @@ def test_demo_grades_the_sample_class_exactly(tmp_path):
     assert full == 3.0
     assert grades[(LESSON, "ada")] == (full, full), "all correct gets full marks"
     assert grades[(LESSON, "ben")] == (0.0, full), "a blank submission gets 0 and is graded"
-    assert grades[(LESSON, "chloe")] == (full - cell_points["grade-why-tiny-models"], full), \
+    assert grades[(LESSON, "chloe")] == (full - cell_points["grade-why-tiny-models"], full), (
         "one wrong graded quiz answer loses exactly that question's points"
+    )
     assert grades[(LESSON, "eve")] == (cell_points["grade-why-tiny-models"], full), "quiz only"
 
     chart = out / "reports" / "class-scores.png"

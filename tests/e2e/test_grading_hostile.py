@@ -17,8 +17,10 @@ from tests.conftest import ROOT
 from tests.grading_helpers import assert_feedback_hides_key, scores
 
 # Without the sandbox (no bwrap here), the escape student would wreck the gradebook: only CI insists.
-pytestmark = pytest.mark.skipif(not sandbox.isolation().available and os.environ.get("CI") != "true",
-                                reason=f"no sandbox here: {sandbox.isolation().reason}")
+pytestmark = pytest.mark.skipif(
+    not sandbox.isolation().available and os.environ.get("CI") != "true",
+    reason=f"no sandbox here: {sandbox.isolation().reason}",
+)
 
 
 def _digest(path):

@@ -17,6 +17,8 @@ def test_source_notebook_runs_with_solutions(lesson, tmp_path):
     shutil.copy(LAYOUT.answer_key_file(lesson), work / "answers.json")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", f"{lesson}.ipynb"],
-        cwd=work, capture_output=True, text=True,
+        cwd=work,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -106,9 +106,7 @@ def test_two_graders_share_a_postgresql_gradebook(postgres, course_copy, tmp_pat
     from sqlalchemy import create_engine, text
 
     with create_engine(database_url(postgres)).connect() as db:
-        submissions = db.execute(
-            text("select count(*), count(distinct student_id) from submitted_assignment")
-        )
+        submissions = db.execute(text("select count(*), count(distinct student_id) from submitted_assignment"))
         assert tuple(submissions.one()) == (3, 3)
         grades = db.execute(text("select count(*) from grade")).scalar()
         assert grades == 3 * 2, "one row per student and grade cell"

@@ -10,8 +10,7 @@ from tests.conftest import ROOT
 
 
 def course(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "course.grading.cli", *args], cwd=cwd,
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "course.grading.cli", *args], cwd=cwd, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("command", [[], ["release"], ["grade"], ["demo"]])
@@ -51,8 +50,10 @@ def test_outside_a_course_folder(tmp_path):
 
 
 def test_course_command_starts_without_heavy_libraries():
-    probe = ("import sys, course.grading.cli, course.grading.demo, course.grading.grade, course.grading.release; "
-             "print(sorted(m for m in ('torch', 'transformers', 'ipywidgets') if m in sys.modules))")
+    probe = (
+        "import sys, course.grading.cli, course.grading.demo, course.grading.grade, course.grading.release; "
+        "print(sorted(m for m in ('torch', 'transformers', 'ipywidgets') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -60,8 +61,9 @@ def test_course_command_starts_without_heavy_libraries():
 
 @pytest.mark.parametrize("command", ["grade", "release"])
 def test_a_db_url_that_is_not_one(empty_course, command):
-    _one_line_error(course(command, "--db-url", "gradebook please", cwd=empty_course),
-                    "is not a database URL", "postgresql://")
+    _one_line_error(
+        course(command, "--db-url", "gradebook please", cwd=empty_course), "is not a database URL", "postgresql://"
+    )
 
 
 def test_an_unreachable_database_hides_its_password(empty_course):

@@ -87,8 +87,7 @@ def test_modules_beside_the_notebook_are_not_imported_and_verdicts_come_from_the
     outcome = _run(
         tmp_path,
         [
-            "try:\n    import helper_module\n    print('imported')\n"
-            "except ImportError:\n    print('not importable')",
+            "try:\n    import helper_module\n    print('imported')\nexcept ImportError:\n    print('not importable')",
             "def f(x):\n    return x + 1",
             "placeholder",
             "placeholder",
@@ -113,9 +112,7 @@ def test_a_looping_cell_is_interrupted_and_the_rest_still_runs(tmp_path):
     outcome = _run(tmp_path, ["while True:\n    pass", "print('after')"], cell_seconds=3)
     assert outcome.ran == {0, 1}
     assert _text(outcome.notebook.cells[1]) == "after\n"
-    assert outcome.notes == [
-        "The cell starting `while True:` ran past its time limit (3 s) and was interrupted."
-    ]
+    assert outcome.notes == ["The cell starting `while True:` ran past its time limit (3 s) and was interrupted."]
 
 
 def test_an_uninterruptible_cell_stops_the_kernel(tmp_path):
@@ -151,13 +148,17 @@ def test_the_course_cache_is_read_only_and_private_builds_are_reported(tmp_path)
     cache = tmp_path / "cache"
     (cache / "built-by-instructor").mkdir(parents=True)
     (cache / "built-by-instructor" / "weights.txt").write_text("trusted")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os\nfrom pathlib import Path\nroot = Path(os.environ['COURSE_CACHE_DIR'])\n"
-        "print(root.joinpath('built-by-instructor', 'weights.txt').read_text())\n"
-        "try:\n    root.joinpath('built-by-instructor', 'weights.txt').write_text('poisoned')\n"
-        "except OSError:\n    print('instructor cache read-only')\n"
-        "root.joinpath('built-by-student').mkdir()\n"
-    )])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import os\nfrom pathlib import Path\nroot = Path(os.environ['COURSE_CACHE_DIR'])\n"
+                "print(root.joinpath('built-by-instructor', 'weights.txt').read_text())\n"
+                "try:\n    root.joinpath('built-by-instructor', 'weights.txt').write_text('poisoned')\n"
+                "except OSError:\n    print('instructor cache read-only')\n"
+                "root.joinpath('built-by-student').mkdir()\n"
+            )
+        ]
+    )
     outcome = run_notebook(nb, {}, tmp_path / "run", RunSettings(Limits(), ROOTS, cache))
     text = _text(outcome.notebook.cells[0])
     assert "trusted" in text

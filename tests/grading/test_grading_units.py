@@ -85,12 +85,8 @@ def template():
         ),
     }
     cells = [{"cell_type": "markdown", "metadata": {}, "source": "# Lesson"}]
-    cells += [
-        {"cell_type": s.cell_type, "metadata": s.metadata, "source": s.released} for s in specs.values()
-    ]
-    return NotebookTemplate(
-        "x", {"kernelspec": {"name": "python3", "display_name": "Python 3"}}, specs, cells
-    )
+    cells += [{"cell_type": s.cell_type, "metadata": s.metadata, "source": s.released} for s in specs.values()]
+    return NotebookTemplate("x", {"kernelspec": {"name": "python3", "display_name": "Python 3"}}, specs, cells)
 
 
 def _student(template, **changes):
@@ -132,22 +128,13 @@ def test_edited_unlocked_retyped_or_repointed_cells_are_restored(template):
     notebook, notes, _ = rebuild(template, cells)
     by_id = {g: c for g, c in zip([g for g, _ in _sources(notebook)], notebook.cells, strict=True)}
     assert by_id["test-f"].source == TEST_SOURCE and by_id["test-f"].metadata["nbgrader"]["points"] == 2
-    assert (
-        by_id["grade-q1"].cell_type == "code"
-        and by_id["grade-q1"].metadata == template.specs["grade-q1"].metadata
-    )
+    assert by_id["grade-q1"].cell_type == "code" and by_id["grade-q1"].metadata == template.specs["grade-q1"].metadata
     assert any("test-f was changed" in n for n in notes)
-    assert any("metadata of cell test-f" in n for n in notes) and any(
-        "metadata of cell grade-q1" in n for n in notes
-    )
+    assert any("metadata of cell test-f" in n for n in notes) and any("metadata of cell grade-q1" in n for n in notes)
 
 
 def test_deleted_cells_come_back_and_a_missing_solution_counts_as_unanswered(template):
-    cells = [
-        c
-        for c in _student(template)
-        if cell_format.grade_id_of(c) not in ("test-f", "ex-f")
-    ]
+    cells = [c for c in _student(template) if cell_format.grade_id_of(c) not in ("test-f", "ex-f")]
     notebook, notes, found = rebuild(template, cells)
     assert found
     assert [g for g, _ in _sources(notebook)][-2:] == ["ex-f", "test-f"]
@@ -177,8 +164,7 @@ def test_cells_of_another_lesson_or_garbage_are_not_this_lesson(template):
     assert rebuild(template, foreign)[2] is False
     notebook, notes, found = rebuild(
         template,
-        [None, {"cell_type": "code", "source": 3}, "x", {"cell_type": "widget", "source": ""}]
-        + _student(template),
+        [None, {"cell_type": "code", "source": 3}, "x", {"cell_type": "widget", "source": ""}] + _student(template),
     )
     assert found and notes[0] == "4 cell(s) were not valid notebook cells and were ignored."
 
@@ -226,9 +212,7 @@ STRICT = textwrap.dedent("""
 
 
 def _strict(student: str, tests: dict[str, str]) -> dict[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-c", STRICT, student, json.dumps(tests)], capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, "-c", STRICT, student, json.dumps(tests)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.splitlines()[-1])
 

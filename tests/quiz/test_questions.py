@@ -55,8 +55,13 @@ def test_graded_question_with_an_answer_is_rejected():
 
 
 def test_practice_question_needs_explanations():
-    raw = {"id": "q", "kind": "practice", "prompt": "?", "answer": ["a"],
-           "options": [{"id": "a", "text": "x", "explanation": "yes"}, {"id": "b", "text": "y"}]}
+    raw = {
+        "id": "q",
+        "kind": "practice",
+        "prompt": "?",
+        "answer": ["a"],
+        "options": [{"id": "a", "text": "x", "explanation": "yes"}, {"id": "b", "text": "y"}],
+    }
     with pytest.raises(ValueError, match="explanation"):
         _parse(raw, "test.json")
 
