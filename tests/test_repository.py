@@ -6,13 +6,13 @@ import subprocess
 import sys
 import tomllib
 
-from tests.conftest import ROOT
+from tests.conftest import LAYOUT, ROOT
 
 
 def _committed_notebooks():
     out = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout
     files = [ROOT / f for f in out.split()]
-    return files or sorted(ROOT.glob("source/*/*.ipynb")) + sorted(ROOT.glob("release/*/*.ipynb"))
+    return files or sorted(LAYOUT.source.glob("*/*.ipynb")) + sorted(LAYOUT.release.glob("*/*.ipynb"))
 
 
 def test_notebooks_have_no_outputs_or_execution_counts():
@@ -51,7 +51,7 @@ def test_ruff_formatted():
 
 
 def test_clean_notebooks_strips_what_a_run_leaves_and_keeps_clean_files_as_they_are(tmp_path):
-    lesson = ROOT / "source" / "00-orientation" / "00-orientation.ipynb"
+    lesson = LAYOUT.source_notebook("00-orientation")
     clean_copy = tmp_path / "clean.ipynb"
     clean_copy.write_bytes(lesson.read_bytes())
     dirty = json.loads(lesson.read_text())

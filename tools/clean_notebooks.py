@@ -5,7 +5,7 @@ were the student's, bloat diffs, and in an instructor notebook could print a hid
 Files are rewritten only when something was removed, with nbformat's own layout, so a clean notebook is left
 byte for byte as it was.
 
-    python tools/clean_notebooks.py [PATH ...]   # files or folders; default: source/ and release/
+    python tools/clean_notebooks.py [PATH ...]   # files or folders; default: the course's source and release folders
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+
+from course.grading.layout import CourseLayout
 
 # Cell metadata that JupyterLab and nbclient add while a notebook runs (timings, scroll and collapse state).
 RUN_TIME_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
@@ -48,8 +50,8 @@ def notebooks_under(paths: list[Path]) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(__file__).resolve().parents[1]
-    paths = [Path(a) for a in argv] or [root / "source", root / "release"]
+    layout = CourseLayout.load(Path(__file__).resolve().parents[1])
+    paths = [Path(a) for a in argv] or [layout.source, layout.release]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"clean_notebooks: no such file or folder: {', '.join(missing)}", file=sys.stderr)

@@ -6,13 +6,13 @@ import re
 import pytest
 
 from course.quiz.questions import _parse, load_questions
-from tests.conftest import LESSONS, ROOT
+from tests.conftest import LAYOUT, LESSONS, ROOT
 
 QUESTIONS = ROOT / "course" / "quiz" / "questions"
 
 
 def _source_text(lesson: str) -> str:
-    nb = json.loads((ROOT / "source" / lesson / f"{lesson}.ipynb").read_text())
+    nb = json.loads(LAYOUT.source_notebook(lesson).read_text())
     return "\n".join("".join(c["source"]) for c in nb["cells"])
 
 
@@ -31,7 +31,7 @@ def test_quiz_cells_graded_cells_and_keys_agree(lesson):
     graded_in_notebook = set(re.findall(r'recorded_answer\("([^"]+)"\)', text))
     assert shown == set(questions), "every question is shown exactly by the lesson"
     assert graded_in_notebook == {q.id for q in questions.values() if q.graded}
-    key = json.loads((ROOT / "samples" / "answers" / f"{lesson}.json").read_text())["answers"]
+    key = json.loads(LAYOUT.answer_key_file(lesson).read_text())["answers"]
     assert set(key) == graded_in_notebook, "samples/answers holds the key of every graded question"
     for qid, choice in key.items():
         assert set(choice) <= {o.id for o in questions[qid].options}
