@@ -46,6 +46,7 @@ def _print_grades(result, started: float) -> None:
         )
     for failure in result.failures:
         print(f"warning: {failure}", file=sys.stderr)
+    print(f"hidden inputs drawn from seed {result.seed} (recorded in grading-seed.json; grading again reuses it)")
     print(f"graded in {result.grading_seconds:.1f} s; done in {time.perf_counter() - started:.1f} s")
 
 
@@ -55,7 +56,15 @@ def _cmd_grade(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.timeout)
-    result = grade(_root(args), args.lesson, workers=args.workers, db_url=args.db_url, limits=limits)
+    result = grade(
+        _root(args),
+        args.lesson,
+        workers=args.workers,
+        db_url=args.db_url,
+        limits=limits,
+        seed=args.seed,
+        new_seed=args.new_seed,
+    )
     _print_grades(result, started)
 
 
@@ -110,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time limit of one whole notebook (default: 1800)",
     )
+    seed = p.add_mutually_exclusive_group()
+    seed.add_argument(
+        "--seed",
+        type=int,
+        help="draw the exercises' hidden inputs from this seed (default: the seed the class was last graded "
+        "with, recorded in grading-seed.json; a fresh secret one the first time)",
+    )
+    seed.add_argument("--new-seed", action="store_true", help="draw a fresh secret seed for this run")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser(

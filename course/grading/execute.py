@@ -16,8 +16,10 @@ from nbformat import NotebookNode
 
 from . import sandbox
 from .cells import blank_hidden_tests, positions
+from .exercise import Check
 from .files import ANSWERS
 from .kernel import Client, KernelManager, Limits, RunSettings, kernel_env, prepare_run_dir, responsive, stop
+from .probe import probe_call, read_observations
 from .runner import compile_test, runner_call
 from .template import LessonTemplate, NotebookTemplate
 
@@ -32,6 +34,7 @@ class RunOutcome:
 
     notebook: NotebookNode
     passed: set[str] = field(default_factory=set)  # grade ids of test cells whose code all ran
+    observations: dict[str, list | None] = field(default_factory=dict)  # grade id -> what a check's probe handed back
     ran: set[int] = field(default_factory=set)  # indices of the cells that were executed
     notes: list[str] = field(default_factory=list)
     isolated: bool = False
@@ -41,10 +44,12 @@ class RunOutcome:
 
 @dataclass
 class _Run:
-    """One notebook's run in progress: its kernel client, the runner's secret names and verdict file."""
+    """One notebook's run in progress: its kernel client, the runner's and the probe's secret names, and the
+    files they write to."""
 
     client: Client
     verdicts: Path
+    results: Path
     outcome: RunOutcome
     replies: dict[int, dict]
     # the runner and the trust check live in the kernel under random names, so student code cannot name them
@@ -52,6 +57,7 @@ class _Run:
         default_factory=lambda: {
             "runner": f"_course_run_{secrets.token_hex(6)}",
             "trust": f"_course_trusted_{secrets.token_hex(6)}",
+            "probe": f"_course_probe_{secrets.token_hex(6)}",
         }
     )
 
@@ -69,11 +75,13 @@ def run_submission(
     answers: bytes | None,
     run_dir: Path,
     settings: RunSettings,
+    checks: dict[str, Check] | None = None,
 ) -> RunOutcome:
     """Step 3 of grading a submission: run its rebuilt notebook in the sandbox, with the lesson's other files
     from the release and the student's answers.json beside it (nothing else of the submission reaches the
-    kernel). Test cells run through the runner; quiz grade cells are not run (they are scored outside the
-    kernel, from answers.json)."""
+    kernel). A test cell with a check (``checks``) runs the probe on the check's inputs instead of its code;
+    other test cells run through the runner; quiz grade cells are not run (they are scored outside the kernel,
+    from answers.json)."""
     work = run_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     for relative in lesson.files:
@@ -83,9 +91,11 @@ def run_submission(
     if answers is not None:
         (work / ANSWERS).write_bytes(answers)
     index_of = positions(notebook.cells)
-    tests = {index_of[g]: (g, s.source) for g, s in template.specs.items() if s.kind == "test"}
+    checks = checks or {}
+    probes = {index_of[g]: checks[g] for g, s in template.specs.items() if s.kind == "test" and g in checks}
+    tests = {index_of[g]: (g, s.source) for g, s in template.specs.items() if s.kind == "test" and g not in checks}
     quizzes = {index_of[g] for g, s in template.specs.items() if s.kind == "quiz"}
-    return run_notebook(notebook, tests, run_dir, settings, quizzes)
+    return run_notebook(notebook, tests, run_dir, settings, quizzes, probes)
 
 
 def run_notebook(
@@ -94,15 +104,18 @@ def run_notebook(
     run_dir: Path,
     settings: RunSettings,
     skip: set[int] = frozenset(),
+    probes: dict[int, Check] | None = None,
 ) -> RunOutcome:
     """Execute the code cells of ``nb`` in a fresh kernel in ``run_dir/work``.
 
     ``tests`` maps cell index -> (grade id, trusted test source): those cells run through the runner and
-    pass only if the runner reports that all their code ran. Cells in ``skip`` are not run; other code cells
+    pass only if the runner reports that all their code ran. ``probes`` maps cell index -> check: in place of
+    those cells the probe runs the student's code on the check's inputs, and what it hands back is kept in
+    ``RunOutcome.observations`` for the grader to compare. Cells in ``skip`` are not run; other code cells
     run as they are.
     """
     prepare_run_dir(run_dir, settings.cache)
-    return asyncio.run(_run(nb, tests, run_dir, settings, skip))
+    return asyncio.run(_run(nb, tests, run_dir, settings, skip, probes or {}))
 
 
 def _client(
@@ -151,13 +164,14 @@ def _client(
     return client, km
 
 
-async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip) -> RunOutcome:
+async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip, probes: dict[int, Check]) -> RunOutcome:
     started = time.monotonic()
     limits = settings.limits
     env = kernel_env(run_dir, limits)
     replies: dict[int, dict] = {}
     client, km = _client(nb, run_dir, settings, env, replies)
-    run = _Run(client, run_dir / "ipc" / "verdicts", RunOutcome(nb, isolated=sandbox.isolation().available), replies)
+    outcome = RunOutcome(nb, isolated=sandbox.isolation().available)
+    run = _Run(client, run_dir / "ipc" / "verdicts", run_dir / "ipc" / "results", outcome, replies)
     deadline = started + limits.submission_seconds
     log_path = run_dir / "ipc" / "kernel.log"  # the kernel process's own output, for diagnosis
     log = log_path.open("wb")
@@ -175,7 +189,7 @@ async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip) -> RunOutc
                     )
                     break
                 client.timeout = max(1, int(min(limits.cell_seconds, remaining)))
-                if await _run_cell(run, cell, index, tests.get(index)):
+                if await _run_cell(run, cell, index, tests.get(index), probes.get(index)):
                     break
     except RuntimeError as err:  # the kernel did not start: a problem of the grading machine, not the student
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
@@ -203,9 +217,12 @@ async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip) -> RunOutc
 async def _install_runner(run: _Run, trusted_roots: list[str]) -> None:
     names, client = run.names, run.client
     code = (
-        f"from course.grading.runner import install as _course_install\n"
+        "from course.grading.runner import install as _course_install\n"
         f"_course_install({names['runner']!r}, {names['trust']!r}, {str(run.verdicts)!r}, {trusted_roots!r}, "
-        "globals())\ndel _course_install\n"
+        "globals())\n"
+        "from course.grading.probe import install as _course_install\n"
+        f"_course_install({names['probe']!r}, {str(run.results)!r}, globals())\n"
+        "del _course_install\n"
     )
     cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
     client.nb.cells.append(cell)
@@ -218,12 +235,16 @@ async def _install_runner(run: _Run, trusted_roots: list[str]) -> None:
         raise RuntimeError(f"the grader's runner did not start in the kernel: {errors[0].get('evalue')}")
 
 
-async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None) -> bool:
-    """Run one cell; record the verdict of a test cell. True when the kernel is gone and grading must stop."""
+async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None, check: Check | None) -> bool:
+    """Run one cell; record the verdict of a test cell, or what a check's probe handed back. True when the
+    kernel is gone and grading must stop."""
     client, outcome, names = run.client, run.outcome, run.names
     source = cell.source
     nonce = secrets.token_hex(16)
-    if test is not None:
+    if check is not None:
+        outcome.observations[check.grade_id] = None  # until the probe hands something back
+        cell.source = probe_call(names["probe"], nonce, check.request())
+    elif test is not None:
         grade_id, trusted = test
         filename = f"<grade cell {grade_id}>"
         # Tracebacks in the kernel quote the test's lines; hidden ones are blanked (line numbers stay).
@@ -236,7 +257,7 @@ async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None) -
         )
     try:
         # a test's call (its compiled code) stays out of the history a later cell could print
-        await client.async_execute_cell(cell, index, store_history=test is None)
+        await client.async_execute_cell(cell, index, store_history=test is None and check is None)
     except DeadKernelError:
         outcome.notes.append(
             f"The kernel stopped in the cell starting {_start(source)} (the code exited the "
@@ -259,6 +280,8 @@ async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None) -
         )
     # Code under test shares the process and can write a pass line for the running test; it counts only if
     # the test then ran to its end: no fail line for it, no error in the cell and no timeout.
+    if check is not None and content.get("status") == "ok":
+        outcome.observations[check.grade_id] = read_observations(run.results, nonce)
     lines = _tail(run.verdicts).splitlines()
     if (
         test is not None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..cache import cache_root
 from . import sandbox
+from .checks import build_checks, run_seed
 from .execute import Limits, RunSettings
 from .files import SubmissionFiles, read_submission
 from .layout import CourseLayout
@@ -41,6 +42,7 @@ class GradeResult:
     unisolated: str = ""  # why student code ran without the sandbox, if it did
     uncached: dict[str, set[str]] = field(default_factory=dict)  # lesson -> cache entries each run rebuilt
     grading_seconds: float = 0.0
+    seed: int = 0  # the seed the checks' inputs were drawn from (recorded in grading-seed.json)
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,14 @@ class GradingRun:
     db_url: str
     settings: RunSettings
     base: Path  # the run's temporary folder; each submission runs in its own folder under it
+    checks: dict[str, dict]  # lesson -> grade id -> Check, computed once for the run
 
     @property
     def course_id(self) -> str:
         return self.layout.course_id
 
     def job(self, index: int, files: SubmissionFiles, template: LessonTemplate) -> Job:
-        return Job(files, template, self.base / str(index), self.settings)
+        return Job(files, template, self.base / str(index), self.settings, self.checks[template.lesson])
 
 
 def _settings(limits: Limits | None, workers: int) -> RunSettings:
@@ -76,8 +79,13 @@ def grade(
     workers: int = 1,
     db_url: str | None = None,
     limits: Limits | None = None,
+    seed: int | None = None,
+    new_seed: bool = False,
 ) -> GradeResult:
-    """Grade the lessons that have submissions, generate feedback and export ``grades.csv``."""
+    """Grade the lessons that have submissions, generate feedback and export ``grades.csv``.
+
+    Exercises with a check (``course.references``) are graded on inputs drawn from ``seed``: by default the
+    one the class was last graded with, else a fresh secret one (``new_seed`` draws a fresh one anyway)."""
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
     layout = CourseLayout.load(root)
@@ -94,8 +102,10 @@ def grade(
     if not todo:
         raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
     templates = {lesson: load_template(layout, lesson, url) for lesson in todo}
+    seed = run_seed(layout, seed, new_seed)
+    checks = {lesson: build_checks(templates[lesson], seed) for lesson in todo}
     run = GradingRun(
-        layout, url, _settings(limits, workers), Path(tempfile.mkdtemp(prefix="course-grade-"))
+        layout, url, _settings(limits, workers), Path(tempfile.mkdtemp(prefix="course-grade-")), checks
     )  # short: kernels' sockets live under it
     pairs = [(lesson, student) for lesson in todo for student in by_lesson[lesson]]
     started = time.perf_counter()
@@ -144,6 +154,7 @@ def grade(
         unisolated="" if isolation.available else isolation.reason,
         grading_seconds=elapsed,
         uncached=uncached,
+        seed=seed,
     )
 
 

@@ -80,6 +80,11 @@ class CourseLayout:
         return self.root / "grades.csv"
 
     @property
+    def grading_seed_file(self) -> Path:
+        """The seed the class was last graded with (``course grade`` reuses it; ``--new-seed`` draws another)."""
+        return self.root / "grading-seed.json"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

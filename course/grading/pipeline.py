@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from .execute import RunSettings, run_submission
+from .exercise import Check
 from .files import ANSWERS, SubmissionFiles, parse_answers
 from .notes import add_notes_cell, files_notes
 from .rebuild import rebuild_submission
@@ -36,6 +37,7 @@ class Job:
     template: LessonTemplate
     run_dir: Path  # the submission's own temporary folder, removed afterwards
     settings: RunSettings
+    checks: dict[str, Check] = field(default_factory=dict)  # grade id -> the run's check (inputs, expected)
 
 
 @dataclass
@@ -80,12 +82,17 @@ def _grade_notebook(job: Job, name: str, answers: dict[str, list[str]], result: 
     notebook, notes, why = rebuild_submission(template, data, problem)
     result.notes += notes
     passed: set[str] = set()
+    observations: dict[str, list | None] = {}
     if not why:
-        outcome = run_submission(notebook, template, job.template, job.files.answers, job.run_dir, job.settings)
-        passed, result.isolated = outcome.passed, outcome.isolated
+        outcome = run_submission(
+            notebook, template, job.template, job.files.answers, job.run_dir, job.settings, job.checks
+        )
+        passed, observations, result.isolated = outcome.passed, outcome.observations, outcome.isolated
         result.built.update(outcome.built)
         result.notes += outcome.notes
-    result.scores[name], result.comments[name] = score_notebook(template, notebook, passed, answers)
+    result.scores[name], result.comments[name] = score_notebook(
+        template, notebook, passed, answers, job.checks, observations
+    )
     add_notes_cell(notebook, result.notes)
     nbformat.validate(notebook)
     result.notebooks[name] = nbformat.writes(notebook)

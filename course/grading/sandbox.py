@@ -1,8 +1,9 @@
 """Where a student's kernel runs: a bubblewrap sandbox with no network and a minimal, read-only view of the
 machine, in which only the submission's own run folder is writable.
 
-The kernel sees the system folders, the Python installation, the ``course`` package, the course cache and the
-Hugging Face cache, all read-only, and its run folder read-write. It does not see the course folder (source
+The kernel sees the system folders, the Python installation, the ``course`` package (less ``course.references``,
+the reference solutions, hidden under an empty folder), the course cache and the Hugging Face cache, all
+read-only, and its run folder read-write. It does not see the course folder (source
 notebooks, the gradebook, other submissions, sample answers), other runs, or any home folder. Without
 ``bwrap`` (macOS, or Linux without user namespaces) the kernel runs unisolated and ``course grade`` says so.
 """
@@ -39,6 +40,11 @@ def bwrap() -> str | None:
 def package_dir() -> Path:
     """The folder of the ``course`` package (only it, never the course folder around it, is shown)."""
     return Path(__file__).resolve().parents[1]
+
+
+def references_dir() -> Path:
+    """``course.references``, the reference solutions: inside the package, but never shown to a kernel."""
+    return package_dir() / "references"
 
 
 @functools.cache
@@ -111,6 +117,8 @@ def bwrap_command(run_dir: Path, command: list[str], env: dict[str, str], extra_
             cmd += ["--ro-bind", "/dev/null", masked]
     for path in readonly_paths(list(extra_readonly)):
         cmd += ["--ro-bind", path, path]
+    if references_dir().is_dir():  # the reference solutions: mounted over by an empty folder
+        cmd += ["--tmpfs", str(references_dir())]
     cmd += [
         "--bind",
         str(run_dir),

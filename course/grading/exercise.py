@@ -1,0 +1,190 @@
+"""A graded exercise, as the grader sees it: the student's name to call, the instructor's reference, the inputs,
+and how results are compared.
+
+The grader checks an exercise outside the student's process. It draws the inputs from the run's secret seed
+(plus fixed edge cases), runs a *driver* on the instructor's reference in its own process to get the expected
+observations, and sends only the inputs into the student's kernel, where the same driver runs the student's
+function or class and hands back plain data (``values.encode``). The two are compared here, with the
+exercise's tolerance. No expected value, reference or verdict ever exists in the student's kernel.
+
+Declarations live in ``course.references`` (one module per lesson), which the grading sandbox does not mount.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from . import drivers
+from .values import decode, encode
+
+
+@dataclass(frozen=True)
+class Compare:
+    """How an observation must match the reference's: ``exact`` (equal values; numbers of either type, tuples
+    and lists alike), ``close`` (floats and arrays within ``rtol``/``atol``, everything else exact), or
+    ``unordered`` (a list whose order does not matter)."""
+
+    how: str = "exact"
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+    def differs(self, expected: object, actual: object) -> str | None:
+        """None when ``actual`` matches ``expected``, else a short reason that names no expected value."""
+        return _differs(expected, actual, self, "the result")
+
+
+EXACT = Compare()
+
+
+def close(rtol: float = 1e-5, atol: float = 1e-6) -> Compare:
+    return Compare("close", rtol, atol)
+
+
+UNORDERED = Compare("unordered")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: ``target`` is what the student defines; ``cases(rng)`` draws a run's inputs and
+    ``edge_cases`` are always checked (errors that must be raised, empty inputs, boundaries). A case is what the
+    driver takes; for the default driver, ``call``, it is ``{"args": [...], "kwargs": {...}}`` (see
+    :func:`call`)."""
+
+    grade_id: str  # the test cell whose points it carries
+    target: str
+    reference: Callable
+    cases: Callable[[random.Random], Sequence[dict]]
+    edge_cases: Sequence[dict] = ()
+    compare: Compare = EXACT
+    driver: str = "call"
+
+    def draw(self, seed: int) -> list[dict]:
+        """The run's cases, as encoded data: the same seed gives the same cases."""
+        rng = random.Random(f"{seed}:{self.grade_id}")
+        return [encode(case) for case in [*self.edge_cases, *self.cases(rng)]]
+
+    def expected(self, cases: list[dict]) -> list[object]:
+        """The reference's observations on ``cases`` (encoded), computed in the grader's own process."""
+        return [encode(drivers.observe(self.driver, self.reference, decode(case))) for case in cases]
+
+
+def call(*args: object, **kwargs: object) -> dict:
+    """A case for the ``call`` driver: the student's function is called as ``target(*args, **kwargs)``."""
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one grading run checks for a grade cell, as plain data (sent to worker processes): the inputs go to
+    the kernel, the expected observations stay with the grader."""
+
+    grade_id: str
+    target: str
+    driver: str
+    cases: list[object]
+    expected: list[object]
+    compare: Compare = field(default=EXACT)
+
+    def request(self) -> dict:
+        """What the kernel receives: no expected value."""
+        return {"target": self.target, "driver": self.driver, "cases": self.cases}
+
+    def verdict(self, observations: list[object] | None) -> tuple[bool, str]:
+        """(passed, a line for the feedback). The line says how many cases matched and why the first one that
+        did not failed, never what was expected."""
+        total = len(self.expected)
+        if observations is None:
+            return False, f"`{self.target}` was not checked: the cell did not finish (error, timeout or no result)."
+        if len(observations) != total:
+            return False, f"`{self.target}` was not checked on all {total} cases."
+        wrong = []
+        for index, (want, got) in enumerate(zip(self.expected, observations, strict=True)):
+            reason = self.compare.differs(decode(want, tensors=False), decode(got, tensors=False))
+            if reason:
+                wrong.append((index, reason))
+        if not wrong:
+            return True, f"`{self.target}` matched the reference on all {total} cases drawn for this grading run."
+        index, reason = wrong[0]
+        return False, (
+            f"`{self.target}` matched the reference on {total - len(wrong)} of {total} cases; "
+            f"case {index + 1}: {reason}."
+        )
+
+
+def _differs(expected: object, actual: object, how: Compare, where: str) -> str | None:
+    import numpy
+
+    if isinstance(expected, dict) and "__raised__" in expected:
+        if isinstance(actual, dict) and actual.get("__raised__") == expected["__raised__"]:
+            return None
+        return f"{where} should have raised {expected['__raised__']}"
+    if isinstance(actual, dict) and "__raised__" in actual:
+        if actual["__raised__"] in ("ModuleNotFoundError", "ImportError") and actual.get("module", "").startswith(
+            "course.references"
+        ):
+            return f"{where} came from the course's reference solution, which is not available while grading"
+        if actual["__raised__"] == "NotImplementedError":
+            return "the exercise is not written yet (NotImplementedError)"
+        return f"{where} raised {actual['__raised__']}"
+    if isinstance(actual, dict) and "__unsupported__" in actual:
+        return f"{where} is {actual['__unsupported__']}, not a plain value"
+    if isinstance(expected, numpy.ndarray) or isinstance(actual, numpy.ndarray):
+        return _array_differs(expected, actual, how, where)
+    if isinstance(expected, bool) or expected is None or isinstance(expected, str | bytes):
+        return None if type(actual) is type(expected) and actual == expected else f"{where} differs"
+    if isinstance(expected, int | float) and not isinstance(expected, bool):
+        if isinstance(actual, bool) or not isinstance(actual, int | float):
+            return f"{where} should be a number"
+        if how.how == "close" or isinstance(expected, float) and isinstance(actual, float):
+            tolerance = how if how.how == "close" else Compare("close", 1e-12, 0.0)
+            same = math.isclose(expected, actual, rel_tol=tolerance.rtol, abs_tol=tolerance.atol) or (
+                math.isnan(expected) and math.isnan(actual)
+            )
+        else:
+            same = expected == actual
+        return None if same else f"{where} differs"
+    if isinstance(expected, list | tuple):
+        if not isinstance(actual, list | tuple):
+            return f"{where} should be a list"
+        if len(expected) != len(actual):
+            return f"{where} has {len(actual)} items, not the expected number"
+        if how.how == "unordered":
+            return None if sorted(map(repr, expected)) == sorted(map(repr, actual)) else f"{where} differs"
+        for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            reason = _differs(e, a, how, f"item {index} of {where}")
+            if reason:
+                return reason
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or set(actual) != set(expected):
+            return f"{where} should be a dict with the keys {sorted(map(str, expected))}"
+        for key in expected:
+            reason = _differs(expected[key], actual[key], how, f"{where}[{key!r}]")
+            if reason:
+                return reason
+        return None
+    if isinstance(expected, frozenset):
+        return None if isinstance(actual, frozenset) and actual == expected else f"{where} differs"
+    return None if expected == actual else f"{where} differs"
+
+
+def _array_differs(expected: object, actual: object, how: Compare, where: str) -> str | None:
+    import numpy
+
+    try:
+        want, got = numpy.asarray(expected), numpy.asarray(actual)
+    except (ValueError, TypeError):
+        return f"{where} is not an array of the expected shape"
+    if want.shape != got.shape:
+        return f"{where} has shape {tuple(got.shape)}, not {tuple(want.shape)}"
+    if want.dtype.kind in "fc" or got.dtype.kind in "fc":
+        if not (numpy.issubdtype(got.dtype, numpy.number) or got.dtype == bool):
+            return f"{where} should hold numbers"
+        rtol, atol = (how.rtol, how.atol) if how.how == "close" else (1e-12, 0.0)
+        same = numpy.allclose(got.astype(complex), want.astype(complex), rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        same = numpy.array_equal(want, got)
+    return None if same else f"{where} differs"
