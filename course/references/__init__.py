@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 # lesson id -> module of this package
 LESSON_MODULES = {
     "00-orientation": "orientation",
+    "01-beyond-the-prompt": "prompting",
+    "02-small-language-models": "slm",
+    "03-mixture-of-experts": "moe",
+    "04-multimodality": "vision",
+    "05-fine-tuning-and-peft": "finetune",
+    "06-edge-deployment": "edge",
 }
 
 

@@ -1,0 +1,7 @@
+"""Lesson 02, small language models: reference solutions and the declarations of its graded exercises."""
+
+from __future__ import annotations
+
+from course.grading.exercise import Exercise
+
+EXERCISES: list[Exercise] = []
