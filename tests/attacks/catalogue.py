@@ -40,18 +40,18 @@ class Attack:
 
 
 # What stops each kind of attack in `course grade`.
-RUNNER = (
-    "graded test cells run through the grader's runner, installed before any student code, not "
-    "through IPython; a test scores only when the runner writes that run's secret nonce, which it does "
-    "after every statement ran"
+CHECK = (
+    "the exercise is checked outside the student's process: the kernel only runs the student's function on "
+    "inputs drawn for this grading run and hands back plain data, which the grader compares with results it "
+    "computed itself; no test code, expected value or verdict is in the kernel"
+)
+PLAIN = (
+    "only plain data crosses the kernel boundary: an object of the student's own class arrives as unsupported "
+    "and equals nothing; a subclass of int is read for the int it holds"
 )
 REBUILD = (
     "the notebook is rebuilt around the lesson's cells as recorded in the gradebook (source, points, "
     "lock, type, order); the student's cell metadata and tags are dropped; a duplicate counts once"
-)
-STRICT = (
-    "strict comparisons: a value a test gets from a call, compares or combines must not bring "
-    "comparison or arithmetic methods written by the student"
 )
 BLANK = "graded as blank without running, with the reason in the feedback; quizzes still count"
 LINKS = "links are refused: files are opened without following links, a linked folder is not graded"
@@ -95,7 +95,7 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "hide-errors",
                 "error display disabled: InteractiveShell.showtraceback replaced (nbgrader "
                 "#1324), get_ipython().set_custom_exc swallowing everything, sys.excepthook replaced",
-                RUNNER,
+                CHECK + "; errors and their display do not decide anything",
                 0,
                 sub(solution=p.WRONG, early=p.HIDE_ERRORS),
             ),
@@ -103,35 +103,35 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "rewrite-tests",
                 "an IPython AST transformer wraps every statement in try/except; "
                 "builtins.compile patched to optimize=2, which strips asserts",
-                RUNNER + "; it runs code the grader compiled, with the real exec",
+                CHECK + "; the check's call, even wrapped in try/except, returns the student's own results",
                 0,
                 sub(solution=p.WRONG, early=p.FORGIVE + "\n" + p.STRIP_ASSERTS),
             ),
             (
                 "skip-test-cells",
                 "shell.run_cell patched to pretend that cells with asserts ran",
-                RUNNER,
+                CHECK + "; a check that does not run hands back nothing and scores 0",
                 0,
                 sub(solution=p.WRONG, early=p.SKIP_TEST_CELLS),
             ),
             (
                 "trace-skip",
                 "the solution sets a trace function on the test's frame that jumps over asserts",
-                "the runner clears trace functions and fails a test during which one was set (an audit hook sees it)",
+                CHECK + "; there are no asserts in the kernel to jump over",
                 0,
                 sub(solution=p.TRACER),
             ),
             (
                 "always-equal",
                 "the solution returns an object whose __eq__ is always True",
-                STRICT,
+                PLAIN,
                 0,
                 sub(solution=always_equal),
             ),
             (
                 "int-subclass",
                 "the solution returns an int subclass whose __eq__ is always True",
-                STRICT,
+                PLAIN,
                 0,
                 sub(solution=int_subclass),
             ),
@@ -139,8 +139,7 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "patch-library",
                 "builtins.sum patched and shadowed by a global sum so the hidden test's "
                 "reference agrees with a wrong answer; course.quiz.recorded_answer patched to agree with any key",
-                "tests run with a copy of the real builtins and without globals named like builtins; quizzes "
-                "are scored outside the kernel, from answers.json and the key in the gradebook",
+                CHECK + "; quizzes are scored outside the kernel, from answers.json and the key in the gradebook",
                 0,
                 sub(solution=p.WRONG_BUT_VISIBLE, answers={}, early=p.PATCH_LIBRARY),
             ),
@@ -197,6 +196,104 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 sub(answers={"why-tiny-models": ["a", "b", "c", "d"]}),
             ),
             ("answers-link", "answers.json is a link to another student's answers", LINKS, 0, s.answers_link),
+            (
+                "reach-reference",
+                "the solution imports the course's reference solution (course.references) (quiz right)",
+                "the sandbox does not mount course.references and the kernel refuses to import it: the check "
+                "sees ModuleNotFoundError and the feedback says a reference is not available while grading",
+                quiz,
+                sub(solution=p.REACH_REFERENCE, right_quiz=True),
+            ),
+            (
+                "patch-torch",
+                "torch.nn.Module.parameters and torch.Tensor.numel patched so that a count inside the kernel "
+                "agrees with 0",
+                CHECK + "; the grader counts with its own, unpatched PyTorch",
+                0,
+                sub(solution=p.WRONG, early=p.PATCH_TORCH),
+            ),
+            (
+                "frame-rewrite",
+                "the solution rewrites its callers' globals (every number to 0, torch to a fake) so that a "
+                "test's expected value agrees with 0",
+                CHECK + "; the expected values live in the grader's process, out of the kernel's frames",
+                0,
+                sub(solution=p.FRAME_REWRITE),
+            ),
+            (
+                "hard-coded",
+                "the solution returns the right answer for the visible inputs and every input published in "
+                "the repository, and 0 otherwise",
+                "inputs are drawn for each grading run from a secret seed; the published edge cases are only "
+                "part of them",
+                0,
+                sub(solution=p.HARDCODED),
+            ),
+            (
+                "forge-results",
+                "the solution finds the probe's nonce in its caller's frame and the results file in "
+                "/proc/self/fd, and appends forged results after the probe's own",
+                "a result line is data, not a verdict: forged results are compared like real ones, and only "
+                "right values score",
+                0,
+                sub(solution=p.FORGE_RESULTS),
+            ),
+            (
+                "honest-numpy",
+                "honest: returns numpy integers (all right)",
+                "values are compared as numbers, whatever their type",
+                FULL,
+                sub(solution=p.NUMPY_INT, right_quiz=True),
+            ),
+            (
+                "honest-torch",
+                "honest: another correct algorithm (counts a PyTorch layer on the meta device) (all right)",
+                "-",
+                FULL,
+                sub(solution=p.TORCH_COUNT, right_quiz=True),
+            ),
+            (
+                "honest-chatty",
+                "honest: helper functions in an extra cell, printing on every call (all right)",
+                "the student's own cells run where they were; output is kept (and capped)",
+                FULL,
+                sub(solution=p.CHATTY, right_quiz=True, edit=s.helper_cell),
+            ),
+            (
+                "honest-old-nbformat",
+                "honest: saved as nbformat 4.4, cells without ids (all right)",
+                "-",
+                FULL,
+                sub(right_quiz=True, edit=s.old_nbformat),
+            ),
+            (
+                "answers-deep",
+                "answers.json is valid JSON nested 100,000 levels deep (exercise right)",
+                "a damaged answers file: quizzes score 0 with the reason, the exercise is graded",
+                test,
+                s.raw_answers('{"format": 1, "answers": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+            ),
+            (
+                "answers-duplicate",
+                "answers.json names the graded question twice, right then wrong (exercise right)",
+                "a damaged answers file: quizzes score 0 with the reason, the exercise is graded",
+                test,
+                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": ["b"], "why-tiny-models": ["a"]}}'),
+            ),
+            (
+                "answers-wrong-types",
+                "answers.json holds numbers where option ids belong (exercise right)",
+                "a damaged answers file: quizzes score 0 with the reason, the exercise is graded",
+                test,
+                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": [2]}}'),
+            ),
+            (
+                "answers-huge-string",
+                "answers.json holds a 900 kB option id (exercise right)",
+                "the recorded choice must equal the key exactly",
+                test,
+                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": ["' + "b" * 900_000 + '"]}}'),
+            ),
             (
                 "folder-link",
                 "the whole submission folder is a link to another student's",

@@ -160,3 +160,86 @@ builtins.sum = sum
 course.quiz.recorded_answer = course.quiz.store.recorded_answer = lambda question_id, path=None: Anything()
 """
 )
+
+# Leans on the course's reference solution (hidden from grading kernels).
+REACH_REFERENCE = """def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    from course.references.orientation import linear_parameters as reference
+
+    return reference(in_features, out_features, bias)
+"""
+
+# Patches the library a test inside the kernel would compare with, so that 0 looks right.
+PATCH_TORCH = """import torch
+torch.nn.Module.parameters = lambda self, recurse=True: iter(())
+torch.Tensor.numel = lambda self: 0
+"""
+
+# Rewrites its callers' globals: any `torch` they use builds layers without parameters, so 0 looks right.
+FRAME_REWRITE = """import sys, types
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    empty = types.SimpleNamespace(parameters=lambda: iter(()))
+    fake = types.SimpleNamespace(nn=types.SimpleNamespace(Linear=lambda *a, **k: empty))
+    frame = sys._getframe(1)
+    while frame is not None:
+        for name, value in list(frame.f_globals.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not name.startswith("__"):
+                frame.f_globals[name] = 0
+        frame.f_globals["torch"] = fake
+        frame = frame.f_back
+    return 0
+"""
+
+# The visible tests' inputs and every input published in the repository, and 0 for anything else.
+HARDCODED = """KNOWN = {(3, 2, True): 8, (3, 2, False): 6, (1, 1, True): 2, (1, 1, False): 1, (17, 5, True): 90,
+         (4096, 14336, False): 58720256, (512, 32000, False): 16384000}
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    return KNOWN.get((in_features, out_features, bias), 0)
+"""
+
+# Finds the probe's nonce and its results file, and appends a forged result line after the probe's own.
+FORGE_RESULTS = """import json, os, sys, threading, time
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    frame = sys._getframe(1)
+    while frame is not None and "nonce" not in frame.f_locals:
+        frame = frame.f_back
+    if frame is not None:
+        nonce = frame.f_locals["nonce"]
+        def forge():
+            time.sleep(0.5)
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    if os.readlink(f"/proc/self/fd/{fd}").endswith("results"):
+                        os.write(int(fd), (json.dumps({"nonce": nonce, "observations": [8] * 40}) + "\\n").encode())
+                except OSError:
+                    pass
+        threading.Thread(target=forge).start()
+    return 0
+"""
+
+# Honest variants: other correct algorithms and return types, chatty code, helper cells.
+NUMPY_INT = """import numpy as np
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    return np.int64(in_features) * np.int64(out_features) + np.int64(out_features if bias else 0)
+"""
+TORCH_COUNT = """import torch
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    with torch.device("meta"):
+        layer = torch.nn.Linear(in_features, out_features, bias=bias)
+    return sum(p.numel() for p in layer.parameters())
+"""
+CHATTY = """def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    print(f"counting a {in_features} -> {out_features} layer, bias={bias}")
+    return weights(in_features, out_features) + biases(out_features, bias)
+"""
+HELPERS = """def weights(n_in, n_out):
+    return n_in * n_out
+
+
+def biases(n_out, bias):
+    return n_out if bias else 0
+"""

@@ -12,7 +12,7 @@ from course.grading import cells
 from course.grading.layout import CourseLayout
 from course.grading.samples import answer_key, write_submission
 
-from .payloads import WRONG
+from .payloads import HELPERS, WRONG
 
 LESSON = "00-orientation"
 SOLUTION, TEST, QUIZ = "ex-linear-parameters", "test-linear-parameters", "grade-why-tiny-models"
@@ -143,3 +143,24 @@ def broken_answers(layout: CourseLayout, student: str) -> None:
 def claim_and_reorder(notebook: dict) -> None:
     claim_points(notebook)
     reorder(notebook)
+
+
+def helper_cell(notebook: dict) -> None:
+    """The student's own cell, with helper functions, just before the exercise cell."""
+    notebook["cells"].insert(_index(notebook, SOLUTION), _code(HELPERS))
+
+
+def old_nbformat(notebook: dict) -> None:
+    """Saved by an older Jupyter: nbformat 4.4, cells without ids."""
+    notebook["nbformat_minor"] = 4
+    for cell in notebook["cells"]:
+        cell.pop("id", None)
+
+
+def raw_answers(text: str) -> Callable[[CourseLayout, str], None]:
+    """Exercise right, and ``text`` as answers.json (a malformed answers file)."""
+
+    def build(layout: CourseLayout, student: str) -> None:
+        (submit(layout, student) / "answers.json").write_text(text, encoding="utf-8")
+
+    return build

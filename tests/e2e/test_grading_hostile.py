@@ -89,10 +89,27 @@ def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
         "shadow-modules": "were not used: <code>course</code>, <code>torch.py</code>",
         "delete-test-cell": "was missing; it was restored",
         "tamper-test-cell": "was changed",
+        "answers-deep": "answers.json is not valid JSON",
+        "answers-duplicate": "more than once",
+        "answers-wrong-types": "does not hold quiz answers",
     }
     for student, reason in reasons.items():
         page = (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
         assert "Grading notes" in page and reason in page, student
+
+
+@pytest.mark.slow
+def test_a_checked_exercise_says_in_one_line_how_it_did(graded):
+    course = graded[0]
+    lines = {
+        "honest-full": "matched the reference on all",
+        "hard-coded": "matched the reference on",
+        "reach-reference": "reference solution, which is not available while grading",
+        "honest-blank": "not written yet (NotImplementedError)",
+    }
+    for student, line in lines.items():
+        page = (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
+        assert line in page, student
 
 
 @pytest.mark.slow
