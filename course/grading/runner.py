@@ -16,7 +16,8 @@ Limits: the runner shares the student's process. A forged pass line (the nonce i
 verdict file open in the process) counts only if the test then runs to its end without error
 (``execute._run_cell``). Code written against a specific test is not stopped here: a function the test calls
 can rewrite the test's globals (its reference value, say), read its frames or patch the library it compares
-with. That would need tests that run outside the student's process.
+with. That is why graded exercises are not tested here but checked outside the student's process
+(``exercise``, ``probe``): the runner serves only test cells that declare no exercise.
 
 Longer than the other modules on purpose: this is all the grader's code that runs inside the student's
 kernel, imported there once before any student code; kept in one module so what the kernel trusts is read,

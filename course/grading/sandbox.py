@@ -1,9 +1,9 @@
 """Where a student's kernel runs: a bubblewrap sandbox with no network and a minimal, read-only view of the
 machine, in which only the submission's own run folder is writable.
 
-The kernel sees the system folders, the Python installation, the ``course`` package (less ``course.references``,
-the reference solutions, hidden under an empty folder), the course cache and the Hugging Face cache, all
-read-only, and its run folder read-write. It does not see the course folder (source
+The kernel sees the system folders, the Python installation, the ``course`` package (less
+``course.references``, the reference solutions, hidden under an empty folder), the course cache and the
+Hugging Face cache, all read-only, and its run folder read-write. It does not see the course folder (source
 notebooks, the gradebook, other submissions, sample answers), other runs, or any home folder. Without
 ``bwrap`` (macOS, or Linux without user namespaces) the kernel runs unisolated and ``course grade`` says so.
 """
