@@ -14,6 +14,19 @@ from course.grading import checks, drivers, probe, values
 from course.grading.exercise import EXACT, UNORDERED, Check, Exercise, call, close
 from course.grading.nbgrader_runner import CourseError
 from course.references import exercises, reference
+from tests.conftest import LAYOUT, LESSONS
+
+
+def _graded_test_cells(lesson):
+    """(grade id, source) of the lesson's graded cells that are not quiz grade cells."""
+    from course.grading import cells
+
+    notebook = json.loads(LAYOUT.source_notebook(lesson).read_text())
+    return [
+        (cells.grade_id_of(c), cells.cell_source(c))
+        for c in notebook["cells"]
+        if cells.is_graded(c) and not cells.quiz_keys(cells.cell_source(c))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -131,14 +144,16 @@ def test_the_probe_runs_the_students_function_and_blocks_the_references(tmp_path
         __import__("course.references.orientation")
 
 
-def test_every_declared_exercise_draws_the_same_cases_from_the_same_seed_and_its_reference_runs():
-    for lesson in ["00-orientation"]:
-        for exercise in exercises(lesson).values():
-            first, again, other = exercise.draw(1), exercise.draw(1), exercise.draw(2)
-            assert first == again and first != other and len(first) >= 5
-            expected = exercise.expected(first)
-            assert not any(isinstance(e, dict) and "__unsupported__" in e for e in expected)
-            assert reference(lesson, exercise.target) is exercise.reference
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_declared_exercise_draws_the_same_cases_from_the_same_seed_and_its_reference_runs(lesson):
+    graded = {g for g, _ in _graded_test_cells(lesson)}
+    assert set(exercises(lesson)) <= graded, "an exercise names a test cell the lesson does not have"
+    for exercise in exercises(lesson).values():
+        first, again, other = exercise.draw(1), exercise.draw(1), exercise.draw(2)
+        assert first == again and first != other and len(first) >= 5
+        expected = exercise.expected(first)
+        assert not any(isinstance(e, dict) and "__unsupported__" in e for e in expected)
+        assert reference(lesson, exercise.target) is exercise.reference
 
 
 def test_exercise_draws_edge_cases_first_then_random_ones():
