@@ -94,7 +94,7 @@ def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
         "answers-wrong-types": "does not hold quiz answers",
     }
     for student, reason in reasons.items():
-        page = (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
+        page = _feedback(course, student)
         assert "Grading notes" in page and reason in page, student
 
 
@@ -108,8 +108,12 @@ def test_a_checked_exercise_says_in_one_line_how_it_did(graded):
         "honest-blank": "not written yet (NotImplementedError)",
     }
     for student, line in lines.items():
-        page = (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
-        assert line in page, student
+        assert line in _feedback(course, student), student
+
+
+def _feedback(course, student: str) -> str:
+    """The student's feedback page, as HTML text."""
+    return (CourseLayout.load(course).feedback_dir(student, LESSON) / f"{LESSON}.html").read_text()
 
 
 @pytest.mark.slow
