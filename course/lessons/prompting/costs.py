@@ -1,6 +1,8 @@
 """Cost = tokens x rate, and the volume at which fine-tuning pays for itself.
 
-Lesson 01 §3 (Cost = tokens × rate) and §5 (When fine-tuning pays off).
+Lesson 01 §3 (Cost = tokens × rate) and §5 (When fine-tuning pays off). The cost of a request and the
+break-even volume are the lesson's Exercises 2 and 4; the lesson computes them with the student's functions and
+this module only holds the rates, the fine-tuning plan and the plot.
 
 Rates are in dollars per million tokens, the unit providers bill in. The rates and
 GPU figures here are *examples* for the lesson's sliders, not quotes from any provider.
@@ -8,13 +10,10 @@ GPU figures here are *examples* for the lesson's sliders, not quotes from any pr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from course.text.tokenizers import count_tokens
 
 PER_MILLION = 1_000_000
 #: Training FLOPs per parameter per token for a forward and backward pass (the usual 6·N·D rule).
@@ -41,18 +40,6 @@ EXAMPLE_RATES = {
 #: Example sustained training throughput of one data-centre GPU (FLOP/s), and an example hourly price.
 EXAMPLE_GPU_FLOPS = 4e14
 EXAMPLE_GPU_HOUR_RATE = 3.0
-
-
-def request_cost(input_tokens: int, output_tokens: int, rates: Rates) -> float:
-    """Dollars for one request: input and output tokens, each times its rate."""
-    if input_tokens < 0 or output_tokens < 0:
-        raise ValueError("Token counts cannot be negative.")
-    return (input_tokens * rates.input + output_tokens * rates.output) / PER_MILLION
-
-
-def cost_per_1000(prompt: str, answer: str, tokenizer: str, rates: Rates) -> float:
-    """Dollars for 1,000 requests that send ``prompt`` and get ``answer`` back, counted with ``tokenizer``."""
-    return 1000 * request_cost(count_tokens(prompt, tokenizer), count_tokens(answer, tokenizer), rates)
 
 
 @dataclass(frozen=True)
@@ -102,20 +89,6 @@ class FineTuningPlan:
         return self.compute_cost + self.data_cost
 
 
-def break_even_requests(upfront: float, prompting_per_request: float, tuned_per_request: float) -> int | None:
-    """Fewest requests after which fine-tuning (``upfront`` + tuned cost) is no dearer than prompting.
-
-    ``None`` when the fine-tuned path saves nothing per request, so it never pays off.
-    """
-    if upfront < 0 or prompting_per_request < 0 or tuned_per_request < 0:
-        raise ValueError("Costs cannot be negative.")
-    saving = prompting_per_request - tuned_per_request
-    if saving <= 0:
-        return None
-    # round away float noise (e.g. 0.3 - 0.2) before taking the ceiling
-    return math.ceil(round(upfront / saving, 9))
-
-
 def cumulative_costs(
     requests: Sequence[float] | np.ndarray,
     upfront: float,
@@ -127,11 +100,13 @@ def cumulative_costs(
     return n * prompting_per_request, upfront + n * tuned_per_request
 
 
-def plot_break_even(ax, upfront: float, prompting_per_request: float, tuned_per_request: float) -> int | None:
-    """Plot both cumulative costs on ``ax`` and mark the break-even volume, which is returned."""
+def plot_break_even(
+    ax, upfront: float, prompting_per_request: float, tuned_per_request: float, volume: int | None
+) -> None:
+    """Plot both cumulative costs on ``ax`` and mark the break-even ``volume`` (``None``: never), which the lesson
+    computes with the student's ``break_even_volume`` (Exercise 4)."""
     from matplotlib.ticker import StrMethodFormatter
 
-    volume = break_even_requests(upfront, prompting_per_request, tuned_per_request)
     horizon = 2 * volume if volume else 1_000_000
     n = np.linspace(0, horizon, 200)
     prompting, tuned = cumulative_costs(n, upfront, prompting_per_request, tuned_per_request)
@@ -149,4 +124,3 @@ def plot_break_even(ax, upfront: float, prompting_per_request: float, tuned_per_
     ax.set_xlabel("requests served")
     ax.set_ylabel("cumulative cost ($)")
     ax.legend(loc="upper left")
-    return volume

@@ -2,16 +2,17 @@
 
 Lesson 01 §2 (Step one, done well: the 3Cs), then §3-5.
 
-``build_prompt`` is the reference 3C prompt builder: the instruction gives clarity,
-an optional context paragraph gives context, and bullet points give constraints;
-solved examples make it a few-shot prompt. The task is routing the support tickets
-of a fictional app (``data/support-tickets.json``).
+A 3C prompt is the instruction (clarity), an optional ``Context:`` paragraph and ``Constraints:``
+bullets, then the input. Building one is the lesson's Exercise 1 (``three_c_prompt``), so the functions here
+take the builder as an argument: the lesson passes the student's. Solved examples, inserted before the input,
+make a 3C prompt a few-shot prompt. The task is routing the support tickets of a fictional app
+(``data/support-tickets.json``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,36 +38,6 @@ class Task:
     incoming: tuple[Example, ...]
 
 
-def build_prompt(
-    instruction: str,
-    query: str,
-    context: str = "",
-    constraints: Sequence[str] = (),
-    examples: Sequence[Example] = (),
-) -> str:
-    """A 3C prompt: instruction, ``Context:``, ``Constraints:`` bullets, examples, then the query.
-
-    Sections are separated by a blank line; an empty context or an empty list of
-    constraints or examples leaves its section out. Surrounding whitespace is stripped.
-    """
-    instruction, query, context = instruction.strip(), query.strip(), context.strip()
-    if not instruction:
-        raise ValueError("The instruction is empty: state the task clearly (the first C, clarity).")
-    if not query:
-        raise ValueError("The query is empty: give the input the model should work on.")
-    rules = [c.strip() for c in constraints]
-    if any(not rule for rule in rules):
-        raise ValueError("A constraint is empty: remove it or write the rule out.")
-    sections = [instruction]
-    if context:
-        sections.append(f"Context: {context}")
-    if rules:
-        sections.append("Constraints:\n" + "\n".join(f"- {rule}" for rule in rules))
-    sections += [f"Input: {e.text.strip()}\nOutput: {e.label.strip()}" for e in examples]
-    sections.append(f"Input: {query}\nOutput:")
-    return "\n\n".join(sections)
-
-
 @cache
 def support_task() -> Task:
     """The lesson's task: route a ticket of the note-taking app Quill to one of four queues."""
@@ -82,13 +53,30 @@ def support_task() -> Task:
     )
 
 
-def few_shot_prompt(task: Task, query: str, shots: int) -> str:
-    """The full 3C prompt with the first ``shots`` solved examples (0 gives a zero-shot prompt)."""
+#: A 3C prompt builder: ``build(instruction, query, context, constraints) -> str`` (the lesson's Exercise 1).
+Builder = Callable[[str, str, str, Sequence[str]], str]
+
+
+def with_examples(prompt: str, examples: Sequence[Example]) -> str:
+    """``prompt`` (a 3C prompt ending in ``Input: ...`` / ``Output:``) with solved examples before its input."""
+    if not examples:
+        return prompt
+    head, marker, tail = prompt.rpartition("\n\nInput: ")
+    if not marker:
+        raise ValueError("The prompt has no 'Input:' section to put the examples before.")
+    solved = "\n\n".join(f"Input: {e.text.strip()}\nOutput: {e.label.strip()}" for e in examples)
+    return f"{head}\n\n{solved}{marker}{tail}"
+
+
+def few_shot_prompt(task: Task, query: str, shots: int, build: Builder) -> str:
+    """The task's 3C prompt for ``query``, made by ``build``, with the first ``shots`` solved examples (0 gives a
+    zero-shot prompt)."""
     if not 0 <= shots <= len(task.examples):
         raise ValueError(f"shots must be between 0 and {len(task.examples)}, got {shots}.")
-    return build_prompt(task.instruction, query, task.context, task.constraints, task.examples[:shots])
+    prompt = build(task.instruction, query, task.context, list(task.constraints))
+    return with_examples(prompt, task.examples[:shots])
 
 
-def tuned_prompt(query: str) -> str:
+def tuned_prompt(query: str, build: Builder) -> str:
     """What a model fine-tuned on the task needs: the input alone, since the rules live in its weights."""
-    return build_prompt("Route this support ticket.", query)
+    return build("Route this support ticket.", query, "", [])

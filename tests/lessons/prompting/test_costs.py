@@ -4,33 +4,28 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course.lessons.prompting.costs import (
-    EXAMPLE_RATES,
-    FineTuningPlan,
-    Rates,
-    break_even_requests,
-    cost_per_1000,
-    cumulative_costs,
-    plot_break_even,
-    request_cost,
-)
+from course.lessons.prompting.costs import EXAMPLE_RATES, FineTuningPlan, Rates, cumulative_costs, plot_break_even
+from course.references.prompting import break_even_volume as break_even_requests
+from course.references.prompting import cost_per_1000_requests
 from course.text.tokenizers import count_tokens
+
+
+def request_cost(input_tokens, output_tokens, rates):
+    return (input_tokens * rates.input + output_tokens * rates.output) / 1e6
+
+
+def cost_per_1000(prompt, answer, tokenizer, rates):
+    return cost_per_1000_requests(prompt, answer, tokenizer, rates.input, rates.output)
+
 
 matplotlib.use("Agg")
 
 
-def test_request_cost_is_tokens_times_rate():
-    rates = Rates(input=2.0, output=8.0)
-    assert request_cost(1_000_000, 0, rates) == pytest.approx(2.0)
-    assert request_cost(1000, 10, rates) == pytest.approx(1000 * 2e-6 + 10 * 8e-6)
-    assert request_cost(0, 0, rates) == 0
-
-
-def test_bad_rates_and_counts_are_refused():
+def test_bad_rates_are_refused():
     with pytest.raises(ValueError, match="negative"):
         Rates(input=-1, output=1)
     with pytest.raises(ValueError, match="negative"):
-        request_cost(-5, 1, Rates(1, 1))
+        cost_per_1000_requests("x", "y", "tekken", 1.0, -1.0)
 
 
 def test_example_rates_make_the_small_model_cheaper():
@@ -107,8 +102,12 @@ def test_plot_break_even_draws_both_paths():
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    volume = plot_break_even(ax, 500.0, 0.002, 0.0005)
+    volume = break_even_requests(500.0, 0.002, 0.0005)
     assert volume == math.ceil(500 / 0.0015)
+    plot_break_even(ax, 500.0, 0.002, 0.0005, volume)
     assert len(ax.get_lines()) == 3  # two paths and the break-even marker
-    assert plot_break_even(ax, 500.0, 0.001, 0.002) is None
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot_break_even(ax, 500.0, 0.001, 0.002, None)
+    assert len(ax.get_lines()) == 2  # never: no marker
     plt.close(fig)

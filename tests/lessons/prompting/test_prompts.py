@@ -1,7 +1,13 @@
 import pytest
 
-from course.lessons.prompting.prompts import Example, build_prompt, few_shot_prompt, support_task, tuned_prompt
+from course.lessons.prompting.prompts import Example, few_shot_prompt, support_task, tuned_prompt, with_examples
+from course.references.prompting import three_c_prompt
 from course.text.tokenizers import count_tokens
+
+
+def build_prompt(instruction, query, context="", constraints=(), examples=()):
+    """The lesson's few-shot layout: the reference 3C prompt with solved examples before the input."""
+    return with_examples(three_c_prompt(instruction, query, context, constraints), examples)
 
 
 def test_build_prompt_full_layout():
@@ -51,9 +57,10 @@ def test_support_task_is_consistent():
 def test_more_shots_cost_more_tokens():
     task = support_task()
     query = task.incoming[0].text
-    counts = [count_tokens(few_shot_prompt(task, query, k), "tekken") for k in range(len(task.examples) + 1)]
+    prompts = [few_shot_prompt(task, query, k, three_c_prompt) for k in range(len(task.examples) + 1)]
+    counts = [count_tokens(prompt, "tekken") for prompt in prompts]
     assert all(a < b for a, b in zip(counts, counts[1:], strict=False))
-    assert count_tokens(tuned_prompt(query), "tekken") < counts[0]
-    assert query in tuned_prompt(query)
+    assert count_tokens(tuned_prompt(query, three_c_prompt), "tekken") < counts[0]
+    assert query in tuned_prompt(query, three_c_prompt)
     with pytest.raises(ValueError, match="shots"):
-        few_shot_prompt(task, query, len(task.examples) + 1)
+        few_shot_prompt(task, query, len(task.examples) + 1, three_c_prompt)

@@ -7,9 +7,9 @@ from course.lessons.prompting.rag import (
     load_documents,
     load_queries,
     recall_at_k,
-    top_k,
     words,
 )
+from course.references.prompting import top_k
 
 
 def test_corpus_is_consistent():
@@ -33,7 +33,7 @@ def test_top_k():
 
 
 def test_retriever_finds_the_matching_note():
-    retriever = Retriever(load_documents())
+    retriever = Retriever(load_documents(), top_k)
     best, score = retriever.search("catastrophic forgetting of old skills", k=1)[0]
     assert best.id == "forgetting" and score > 0
     assert len(retriever.scores("anything")) == len(load_documents())
@@ -41,10 +41,12 @@ def test_retriever_finds_the_matching_note():
     assert scores == sorted(scores, reverse=True)
     with pytest.raises(ValueError, match="at least one document"):
         Retriever([])
+    with pytest.raises(ValueError, match="no top_k"):
+        Retriever(load_documents()).search("anything", k=1)
 
 
 def test_recall_grows_with_k():
-    retriever, queries = Retriever(load_documents()), load_queries()
+    retriever, queries = Retriever(load_documents(), top_k), load_queries()
     recalls = [recall_at_k(retriever, queries, k) for k in range(1, len(load_documents()) + 1)]
     assert recalls == sorted(recalls)
     assert recalls[-1] == 1.0
