@@ -1,7 +1,221 @@
-"""Lesson 03, Mixture of Experts: reference solutions and the declarations of its graded exercises."""
+"""Lesson 03, Mixture of Experts: reference solutions and the declarations of its graded exercises.
+
+The router and the layer are the course's reference ``top_k_routing`` and ``MoELayer`` (they used to live in
+``course.lessons.moe.layer``, where a submission could have called them); the lesson now runs the student's
+``top_k_router`` and ``MyMoELayer``, and falls back to these while an exercise is unfinished.
+"""
 
 from __future__ import annotations
 
-from course.grading.exercise import Exercise
+import random
 
-EXERCISES: list[Exercise] = []
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course.grading.exercise import Exercise, call, close
+from course.lessons.moe.layer import Expert
+
+LESSON = "03-mixture-of-experts"
+
+
+def _check_top_k(k: int, num_experts: int) -> None:
+    if not isinstance(k, int) or not 1 <= k <= num_experts:
+        raise ValueError(f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}.")
+
+
+def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixtral's routing: softmax over the experts, keep the ``k`` largest, rescale them to sum to one.
+
+    ``router_logits`` is ``(tokens, experts)``; returns ``(weights, indices)``, both ``(tokens, k)``,
+    the weights in float32, highest first.
+    """
+    if router_logits.dim() != 2:
+        raise ValueError(f"router_logits must be (tokens, experts); got shape {tuple(router_logits.shape)}.")
+    _check_top_k(k, router_logits.shape[-1])
+    probs = F.softmax(router_logits.float(), dim=-1)
+    weights, indices = probs.topk(k, dim=-1)
+    return weights / weights.sum(dim=-1, keepdim=True), indices
+
+
+def top_k_router(hidden_states: torch.Tensor, router_weight: torch.Tensor, k: int):
+    """Exercise 1: route each token to its k best experts; returns (weights, indices), both (tokens, k)."""
+    _check_top_k(k, router_weight.shape[0])
+    return top_k_routing(hidden_states @ router_weight.T, k)
+
+
+class MoELayer(nn.Module):
+    """Exercise 2 (``MyMoELayer``): a sparse MoE feed-forward layer, a linear router picks ``top_k`` experts per
+    token. Each token's output is the routing-weighted sum of its chosen experts' outputs; the other experts do no
+    work for that token."""
+
+    def __init__(self, hidden_size: int, intermediate_size: int, num_experts: int, top_k: int):
+        super().__init__()
+        _check_top_k(top_k, num_experts)
+        self.hidden_size, self.intermediate_size = hidden_size, intermediate_size
+        self.num_experts, self.top_k = num_experts, top_k
+        self.router = nn.Linear(hidden_size, num_experts, bias=False)
+        self.experts = nn.ModuleList(Expert(hidden_size, intermediate_size) for _ in range(num_experts))
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if hidden_states.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"Expected the last dimension to be hidden_size={self.hidden_size}; "
+                f"got shape {tuple(hidden_states.shape)}."
+            )
+        flat = hidden_states.reshape(-1, self.hidden_size)
+        weights, indices = top_k_routing(self.router(flat), self.top_k)
+        out = torch.zeros_like(flat)
+        for e, expert in enumerate(self.experts):
+            token, slot = torch.where(indices == e)
+            if token.numel():
+                out.index_add_(0, token, (expert(flat[token]) * weights[token, slot, None]).to(out.dtype))
+        return out.reshape(hidden_states.shape)
+
+
+MyMoELayer = MoELayer
+
+
+def active_parameters(config: dict, total: int) -> int:
+    """Exercise 3: parameters one token uses in a model with this config and this total parameter count."""
+    experts = config.get("num_local_experts")
+    if not experts:
+        return total
+    one_expert = 3 * config["hidden_size"] * config["intermediate_size"]
+    return total - config["num_hidden_layers"] * (experts - config["num_experts_per_tok"]) * one_expert
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _generator(rng: random.Random) -> torch.Generator:
+    return torch.Generator().manual_seed(rng.randrange(2**31))
+
+
+def _router_case(tokens: int, experts: int, k: int, hidden: int, gen: torch.Generator) -> dict:
+    return call(torch.randn(tokens, hidden, generator=gen), torch.randn(experts, hidden, generator=gen), k)
+
+
+def _router_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(14):
+        experts = rng.randint(2, 16)
+        k = rng.randint(1, min(4, experts))
+        cases.append(_router_case(rng.randint(1, 40), experts, k, rng.choice([8, 16, 24]), _generator(rng)))
+    cases.append(_router_case(rng.randint(2, 9), 6, 6, 8, _generator(rng)))  # k = experts: the whole softmax
+    cases.append(_router_case(5, 6, rng.choice([0, 7, 9]), 8, _generator(rng)))  # k out of range: ValueError
+    return cases
+
+
+def _router_edge_cases() -> list[dict]:
+    gen = torch.Generator().manual_seed(3)
+    sizes = [(1, 4, 1), (33, 8, 2), (7, 16, 2), (5, 5, 5), (12, 8, 3), (4, 6, 1), (3, 4, 4)]
+    cases = [_router_case(tokens, experts, k, 24, gen) for tokens, experts, k in sizes]
+    cases += [_router_case(3, 6, bad, 4, gen) for bad in (0, 7)]  # must raise ValueError
+    return cases
+
+
+def _layer_weights(hidden: int, inter: int, experts: int, gen: torch.Generator) -> dict:
+    """The layer's parameters by the names the exercise prescribes (``router``, ``experts.N.*_proj``)."""
+    weights = {"router.weight": torch.randn(experts, hidden, generator=gen) / hidden**0.5}
+    for e in range(experts):
+        weights[f"experts.{e}.gate_proj.weight"] = torch.randn(inter, hidden, generator=gen) / hidden**0.5
+        weights[f"experts.{e}.up_proj.weight"] = torch.randn(inter, hidden, generator=gen) / hidden**0.5
+        weights[f"experts.{e}.down_proj.weight"] = torch.randn(hidden, inter, generator=gen) / inter**0.5
+    return weights
+
+
+def _layer_case(hidden: int, inter: int, experts: int, k: int, shape: tuple, gen: torch.Generator) -> dict:
+    return {
+        "sizes": [hidden, inter, experts, k],
+        "weights": _layer_weights(hidden, inter, experts, gen),
+        "x": torch.randn(*shape, hidden, generator=gen),
+    }
+
+
+def _layer_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(10):
+        hidden, inter = rng.choice([8, 16, 32]), rng.choice([8, 24, 48])
+        experts = rng.randint(2, 12)
+        k = rng.randint(1, min(3, experts))
+        shape = rng.choice([(rng.randint(1, 12),), (rng.randint(1, 3), rng.randint(1, 6))])
+        cases.append(_layer_case(hidden, inter, experts, k, shape, _generator(rng)))
+    return cases
+
+
+def _layer_edge_cases() -> list[dict]:
+    gen = torch.Generator().manual_seed(2)
+    cases = [
+        _layer_case(hidden, inter, experts, k, shape, gen)
+        for hidden, inter, experts, k, shape in [(16, 24, 4, 1, (7,)), (32, 48, 16, 2, (3, 4)), (8, 8, 3, 3, (5,))]
+    ]
+    # a router that always prefers expert 2, with k=1: only expert 2 runs, and the output is its output
+    preferred = _layer_case(8, 16, 4, 1, (6,), gen)
+    preferred["weights"]["router.weight"] = torch.zeros(4, 8)
+    preferred["weights"]["router.weight"][2, 0] = 100.0
+    preferred["x"] = preferred["x"].abs() + 0.1
+    return [*cases, preferred]
+
+
+_TOY = {"hidden_size": 4, "intermediate_size": 5, "num_hidden_layers": 3, "num_local_experts": 6}
+
+
+def _active_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(14):
+        experts = rng.randint(2, 64)
+        config = {
+            "hidden_size": rng.choice([64, 512, 2048, 4096, rng.randint(8, 8192)]),
+            "intermediate_size": rng.choice([256, 1408, 6400, 14336, rng.randint(8, 20000)]),
+            "num_hidden_layers": rng.randint(1, 80),
+            "num_local_experts": experts,
+            "num_experts_per_tok": rng.randint(1, min(8, experts)),
+        }
+        cases.append(call(config, rng.randint(10**9, 10**12)))
+    for _ in range(3):  # dense models: no experts key, or no experts
+        config = {"hidden_size": rng.randint(8, 8192), "intermediate_size": rng.randint(8, 30000)}
+        config["num_hidden_layers"] = rng.randint(1, 80)
+        if rng.random() < 0.5:
+            config["num_local_experts"] = 0
+        cases.append(call(config, rng.randint(10**6, 10**11)))
+    return cases
+
+
+def _active_edge_cases() -> list[dict]:
+    from course.models.configs import load_config
+    from course.models.params import count_parameters
+
+    cases = [call(load_config(name), count_parameters(name).total) for name in ("phi-3.5-moe", "mixtral-8x7b")]
+    cases += [call(load_config(name), count_parameters(name).total) for name in ("mistral-7b", "phi-3.5-mini")]
+    cases.append(call({**_TOY, "num_experts_per_tok": 2}, 10_000))
+    cases.append(call({**_TOY, "num_experts_per_tok": 6}, 10_000))  # every expert used: active = total
+    return cases
+
+
+EXERCISES = [
+    Exercise(
+        grade_id="test-top-k-router",
+        target="top_k_router",
+        reference=top_k_router,
+        cases=_router_cases,
+        edge_cases=_router_edge_cases(),
+        compare=close(rtol=1e-4, atol=1e-5),
+    ),
+    Exercise(
+        grade_id="test-moe-layer",
+        target="MyMoELayer",
+        reference=MoELayer,
+        cases=_layer_cases,
+        edge_cases=_layer_edge_cases(),
+        compare=close(rtol=1e-4, atol=1e-5),
+        driver="course.lessons.moe.drivers:moe_layer",
+    ),
+    Exercise(
+        grade_id="test-active-parameters",
+        target="active_parameters",
+        reference=active_parameters,
+        cases=_active_cases,
+        edge_cases=_active_edge_cases(),
+    ),
+]

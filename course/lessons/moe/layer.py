@@ -1,12 +1,12 @@
-"""Mixture of Experts (lesson 03): a reference top-k router and MoE layer, and how they map onto transformers.
+"""Mixture of Experts (lesson 03): the expert FFN, how an MoE layer maps onto transformers, routing statistics.
 
 Lesson 03 §1 (From one feed-forward network to many experts), §3 (routing statistics) and §4 (compute per token).
 
-The reference layer keeps one small SwiGLU feed-forward network per expert, as
-the original Mixtral checkpoints did. transformers 5 stores the experts of a
-layer fused into two 3D tensors (``gate_up_proj``: experts x 2*intermediate x
-hidden, ``down_proj``: experts x hidden x intermediate); ``to_transformers_block``
-copies the reference weights into that layout so both can be compared.
+The router and the layer are the student's exercises (``top_k_router``, ``MyMoELayer``); their references live
+with the grader, in ``course.references.moe``. A layer keeps one small SwiGLU feed-forward network per expert
+(``Expert``), as the original Mixtral checkpoints did. transformers 5 stores the experts of a layer fused into two
+3D tensors (``gate_up_proj``: experts x 2*intermediate x hidden, ``down_proj``: experts x hidden x intermediate);
+``to_transformers_block`` copies a layer's weights into that layout so both can be compared.
 """
 
 from __future__ import annotations
@@ -18,25 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.models.params import count_parameters
-
-
-def _check_top_k(k: int, num_experts: int) -> None:
-    if not isinstance(k, int) or not 1 <= k <= num_experts:
-        raise ValueError(f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}.")
-
-
-def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mixtral's routing: softmax over the experts, keep the ``k`` largest, rescale them to sum to one.
-
-    ``router_logits`` is ``(tokens, experts)``; returns ``(weights, indices)``, both ``(tokens, k)``,
-    the weights in float32, highest first.
-    """
-    if router_logits.dim() != 2:
-        raise ValueError(f"router_logits must be (tokens, experts); got shape {tuple(router_logits.shape)}.")
-    _check_top_k(k, router_logits.shape[-1])
-    probs = F.softmax(router_logits.float(), dim=-1)
-    weights, indices = probs.topk(k, dim=-1)
-    return weights / weights.sum(dim=-1, keepdim=True), indices
 
 
 class Expert(nn.Module):
@@ -52,47 +33,16 @@ class Expert(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
-class MoELayer(nn.Module):
-    """A sparse MoE feed-forward layer: a linear router picks ``top_k`` experts per token.
-
-    Each token's output is the routing-weighted sum of its chosen experts' outputs;
-    the other experts do no work for that token.
-    """
-
-    def __init__(self, hidden_size: int, intermediate_size: int, num_experts: int, top_k: int):
-        super().__init__()
-        _check_top_k(top_k, num_experts)
-        self.hidden_size, self.intermediate_size = hidden_size, intermediate_size
-        self.num_experts, self.top_k = num_experts, top_k
-        self.router = nn.Linear(hidden_size, num_experts, bias=False)
-        self.experts = nn.ModuleList(Expert(hidden_size, intermediate_size) for _ in range(num_experts))
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        if hidden_states.shape[-1] != self.hidden_size:
-            raise ValueError(
-                f"Expected the last dimension to be hidden_size={self.hidden_size}; "
-                f"got shape {tuple(hidden_states.shape)}."
-            )
-        flat = hidden_states.reshape(-1, self.hidden_size)
-        weights, indices = top_k_routing(self.router(flat), self.top_k)
-        out = torch.zeros_like(flat)
-        for e, expert in enumerate(self.experts):
-            token, slot = torch.where(indices == e)
-            if token.numel():
-                out.index_add_(0, token, (expert(flat[token]) * weights[token, slot, None]).to(out.dtype))
-        return out.reshape(hidden_states.shape)
-
-
 ARCHITECTURES = ("mixtral", "phimoe")
 
 
 def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
     """The transformers sparse MoE block of ``architecture`` with the weights of ``layer``, in eval mode.
 
-    ``layer`` needs what ``MoELayer`` has: ``router`` (a bias-free ``nn.Linear``), ``experts``
+    ``layer`` needs what the lesson's ``MyMoELayer`` has: ``router`` (a bias-free ``nn.Linear``), ``experts``
     (``Expert`` modules) and ``top_k``. The per-expert matrices are stacked into the fused
     3D tensors transformers uses: gate and up projections concatenated, then one
-    ``down_proj`` per expert. ``"mixtral"`` routes like ``top_k_routing``; ``"phimoe"``
+    ``down_proj`` per expert. ``"mixtral"`` routes like Mixtral (softmax, top-k, renormalise); ``"phimoe"``
     (Phi-3.5-MoE) picks its two experts with "sparsemixer", which weighs them differently.
     """
     if architecture not in ARCHITECTURES:
@@ -103,7 +53,7 @@ def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
         down = torch.stack([e.down_proj.weight for e in experts])
     except AttributeError as err:
         raise TypeError(
-            "The layer must look like course.lessons.moe.MoELayer: .router (nn.Linear), "
+            "The layer must look like the lesson's MyMoELayer: .router (nn.Linear), "
             f".experts (Expert modules with gate_proj, up_proj, down_proj) and .top_k ({err})."
         ) from None
     if architecture == "phimoe" and top_k != 2:

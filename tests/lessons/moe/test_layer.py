@@ -1,4 +1,4 @@
-"""Lesson 03: the reference router and MoE layer, their transformers twins, routing statistics, FLOPs."""
+"""Lesson 03: the reference router and MoE layer (course.references.moe), transformers twins, routing, FLOPs."""
 
 import pytest
 import torch
@@ -6,18 +6,17 @@ from torch import nn
 
 from course.lessons.moe.layer import (
     Expert,
-    MoELayer,
     capture_routing,
     expert_load,
     forward_flops_per_token,
     imbalance,
     routing_table,
     to_transformers_block,
-    top_k_routing,
 )
 from course.models.configs import model_card
 from course.models.params import count_parameters
 from course.models.tiny import build_tiny
+from course.references.moe import MoELayer, top_k_routing
 from course.runtime import single_thread
 
 
@@ -135,7 +134,7 @@ def test_phimoe_block_picks_the_same_experts_but_weighs_them_differently():
 
 
 def test_to_transformers_block_explains_bad_input():
-    with pytest.raises(TypeError, match="must look like course.lessons.moe.MoELayer"):
+    with pytest.raises(TypeError, match="must look like the lesson's MyMoELayer"):
         to_transformers_block(nn.Linear(3, 3))
     with pytest.raises(ValueError, match="always picks 2 experts"):
         to_transformers_block(MoELayer(8, 8, 4, 1), "phimoe")
