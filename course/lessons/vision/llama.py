@@ -1,5 +1,9 @@
 """How Llama 3.2 Vision reads a picture: image processor, tiles, vision tokens, chat format (lesson 04).
 
+Choosing the tile grid, counting the vision tokens and building the chat messages are the student's exercises
+(``choose_tile_grid``, ``count_vision_tokens``, ``build_messages``); their references are the grader's, in
+``course.references.vision``. The lesson passes the student's functions to what follows.
+
 Lesson 04 §1-4 (the image processor, patches and vision tokens, gated cross-attention, the chat format).
 
 The settings below are the published ``preprocessor_config.json`` and chat
@@ -70,44 +74,12 @@ def supported_aspect_ratios(max_tiles: int = 4) -> list[tuple[int, int]]:
     return list(get_all_supported_aspect_ratios(max_tiles))
 
 
-def tile_grid(height: int, width: int, tile_size: int = 560, max_tiles: int = 4) -> tuple[int, int]:
-    """The (rows, columns) of tiles the processor cuts a ``height`` x ``width`` picture into."""
-    from transformers.models.mllama.image_processing_pil_mllama import get_optimal_tiled_canvas
-
-    _check_positive(height=height, width=width, tile_size=tile_size, max_tiles=max_tiles)
-    canvas_height, canvas_width = get_optimal_tiled_canvas(height, width, max_tiles, tile_size)
-    return int(canvas_height) // tile_size, int(canvas_width) // tile_size
-
-
 def aspect_ratio_id(rows: int, columns: int, max_tiles: int = 4) -> int:
     """The id the model receives for a tile grid: its position among the supported grids, from 1 (0 is padding)."""
     grids = supported_aspect_ratios(max_tiles)
     if (rows, columns) not in grids:
         raise ValueError(f"A {rows}x{columns} grid is not supported with {max_tiles} tiles; use one of {grids}.")
     return grids.index((rows, columns)) + 1
-
-
-def tokens_per_tile(tile_size: int = 560, patch_size: int = PATCH_SIZE) -> int:
-    """Vision tokens for one tile: one per ``patch_size`` square, plus one class token."""
-    _check_positive(tile_size=tile_size, patch_size=patch_size)
-    if tile_size % patch_size:
-        raise ValueError(f"tile_size ({tile_size}) must be a multiple of patch_size ({patch_size}).")
-    return (tile_size // patch_size) ** 2 + 1
-
-
-def vision_token_count(
-    height: int, width: int, tile_size: int = 560, patch_size: int = PATCH_SIZE, max_tiles: int = 4
-) -> int:
-    """How many vision tokens the language model can attend to for one ``height`` x ``width`` picture."""
-    rows, columns = tile_grid(height, width, tile_size, max_tiles)
-    return rows * columns * tokens_per_tile(tile_size, patch_size)
-
-
-def chat_messages(question: str) -> list[dict[str, Any]]:
-    """One user turn holding a picture, then the question, in the Hugging Face chat format."""
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("The question must be a non-empty string.")
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
 def render_chat(messages: list[dict[str, Any]], add_generation_prompt: bool = True, bos_token: str = BOS_TOKEN) -> str:
@@ -135,7 +107,8 @@ def plot_tiles(picture, processor):
     import matplotlib.pyplot as plt
 
     features = processor(images=[[picture]], return_tensors="np")
-    rows, columns = tile_grid(picture.height, picture.width, processor.size.height, processor.max_image_tiles)
+    grid_id = int(features["aspect_ratio_ids"][0, 0])  # the grid the processor chose, read back from its output
+    rows, columns = supported_aspect_ratios(processor.max_image_tiles)[grid_id - 1]
     tiles = tiles_as_pictures(features, processor)
     figure = plt.figure(figsize=(11, 3.6), constrained_layout=True)
     left, right = figure.subfigures(1, 2, width_ratios=[1.3, 1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from course.lessons.vision.data import ANSWERS, QUESTIONS, Example
-from course.lessons.vision.llama import CHAT_TEMPLATE, IMAGE_TOKEN, MODEL_NAME, chat_messages
+from course.lessons.vision.llama import CHAT_TEMPLATE, IMAGE_TOKEN, MODEL_NAME
 
 TILE_SIZE = 32  # pixels a side of the tiny model's tiles (the real model: 560)
 PATCH_SIZE = 16  # pixels a side of one patch (the real model: 14): 2 x 2 patches per tile
@@ -90,9 +90,8 @@ def build_tiny_model(processor, seed: int = 0):
 
 def prompts(processor, questions: list[str]) -> list[str]:
     """Each question as a chat turn with a picture, rendered by the processor's chat template."""
-    return [
-        processor.apply_chat_template(chat_messages(q), add_generation_prompt=True, tokenize=False) for q in questions
-    ]
+    turns = [[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}] for q in questions]
+    return [processor.apply_chat_template(turn, add_generation_prompt=True, tokenize=False) for turn in turns]
 
 
 def encode(processor, examples: list[Example], with_answers: bool = False):

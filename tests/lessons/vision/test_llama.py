@@ -1,4 +1,5 @@
-"""Lesson 04's pipeline: the real image processor, tiles, vision tokens, chat format, the 11B model's parts."""
+"""Lesson 04's pipeline: the real image processor, tiles, vision tokens (references in course.references.vision),
+chat format, the 11B model's parts."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from course.lessons.vision import llama
 from course.lessons.vision.data import landscape
 from course.models.configs import model_card
 from course.models.params import count_parameters
+from course.references.vision import build_messages, choose_tile_grid, count_vision_tokens, tokens_per_tile
 
 EXPECTED_PROMPT = (
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is drawn?<|eot_id|>"
@@ -35,18 +37,18 @@ def test_image_processor_has_the_published_settings(processor):
 )
 def test_tile_grid_is_what_the_processor_does(processor, height, width):
     features = processor(images=[[Image.new("RGB", (width, height), "white")]], return_tensors="np")
-    rows, columns = llama.tile_grid(height, width)
+    rows, columns = choose_tile_grid(height, width)
     assert int(features["aspect_ratio_ids"][0, 0]) == llama.aspect_ratio_id(rows, columns)
     assert int(features["aspect_ratio_mask"][0, 0].sum()) == rows * columns
     assert features["pixel_values"].shape == (1, 1, 4, 3, 560, 560)
 
 
 def test_tile_grid_examples():
-    assert llama.tile_grid(300, 300) == (1, 1)
-    assert llama.tile_grid(560, 1120) == (1, 2)
-    assert llama.tile_grid(2000, 500) == (4, 1)
-    assert llama.tile_grid(600, 800) == (2, 2)
-    assert llama.tile_grid(64, 32, tile_size=32, max_tiles=1) == (1, 1)
+    assert choose_tile_grid(300, 300) == (1, 1)
+    assert choose_tile_grid(560, 1120) == (1, 2)
+    assert choose_tile_grid(2000, 500) == (4, 1)
+    assert choose_tile_grid(600, 800) == (2, 2)
+    assert choose_tile_grid(64, 32, tile_size=32, max_tiles=1) == (1, 1)
 
 
 def test_supported_grids_and_their_ids():
@@ -58,20 +60,20 @@ def test_supported_grids_and_their_ids():
 
 
 def test_vision_token_counts():
-    assert llama.tokens_per_tile() == 40 * 40 + 1
-    assert llama.tokens_per_tile(32, 16) == 5
-    assert llama.vision_token_count(500, 1200) == 3 * 1601
-    assert llama.vision_token_count(560, 1120) == 2 * 1601
-    assert llama.vision_token_count(5000, 5000) == 4 * 1601
+    assert tokens_per_tile() == 40 * 40 + 1
+    assert tokens_per_tile(32, 16) == 5
+    assert count_vision_tokens(*choose_tile_grid(500, 1200)) == 3 * 1601
+    assert count_vision_tokens(*choose_tile_grid(560, 1120)) == 2 * 1601
+    assert count_vision_tokens(*choose_tile_grid(5000, 5000)) == 4 * 1601
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: llama.tokens_per_tile(560, 15),
-        lambda: llama.tile_grid(0, 100),
-        lambda: llama.tile_grid(100, 100, max_tiles=0),
-        lambda: llama.tile_grid(100.5, 100),
+        lambda: tokens_per_tile(560, 15),
+        lambda: choose_tile_grid(0, 100),
+        lambda: choose_tile_grid(100, 100, max_tiles=0),
+        lambda: choose_tile_grid(100.5, 100),
         lambda: llama.supported_aspect_ratios(-1),
     ],
 )
@@ -81,12 +83,12 @@ def test_bad_sizes_are_refused(call):
 
 
 def test_chat_messages_render_with_the_published_template():
-    messages = llama.chat_messages("What is drawn?")
+    messages = build_messages("What is drawn?")
     assert messages == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is drawn?"}]}]
     assert llama.render_chat(messages) == EXPECTED_PROMPT
     assert llama.render_chat(messages, add_generation_prompt=False).endswith("What is drawn?<|eot_id|>")
     with pytest.raises(ValueError):
-        llama.chat_messages("   ")
+        build_messages("   ")
 
 
 def test_tokenizer_template_matches_the_reference_rendering():
@@ -94,7 +96,7 @@ def test_tokenizer_template_matches_the_reference_rendering():
 
     tokenizer = tiny_tokenizer()
     rendered = tokenizer.apply_chat_template(
-        llama.chat_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
+        build_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
     )
     assert rendered == EXPECTED_PROMPT.replace(llama.BOS_TOKEN, tokenizer.bos_token)
 
