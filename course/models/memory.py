@@ -13,6 +13,8 @@ from typing import Any
 
 from course.models.configs import head_dim, load_config, text_config
 
+#: The course's architectures (``model_type``), as in ``course.models.params``.
+_ARCHITECTURES = {"llama", "mistral", "phi3", "mixtral", "phimoe", "mllama"}
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
 GIB = 1024**3
 
@@ -53,10 +55,20 @@ def kv_cache_bytes(
     heads) shrinks it. For Llama 3.2 Vision the self-attention layers cache the
     text tokens and the cross-attention layers cache the keys and values of the
     ``images`` images (each ``max_num_tiles`` tiles of patches).
+
+    ``config`` is a course model name or a config of one of the course's architectures (its ``model_type`` says
+    which: a real config, a tiny one from ``course.models.tiny``, or one derived from them). Lesson 02's Exercise 2
+    asks for this arithmetic on bare config.json values; its grader draws configs without a ``model_type``, which
+    this function refuses.
     """
     if context_length < 0 or batch < 1 or images < 0:
         raise ValueError("context_length and images must be >= 0 and batch >= 1.")
     config = load_config(config) if isinstance(config, str) else config
+    if config.get("model_type") not in _ARCHITECTURES:
+        raise ValueError(
+            f"kv_cache_bytes knows the course's architectures ({', '.join(sorted(_ARCHITECTURES))}): give a course "
+            f"model name or its config (with its model_type), not model_type {config.get('model_type')!r}."
+        )
     text = text_config(config)
     kv_heads = text.get("num_key_value_heads") or text["num_attention_heads"]
     per_token_per_layer = 2 * kv_heads * head_dim(config) * bytes_per_param(precision)

@@ -126,9 +126,19 @@ def _mllama(config: dict[str, Any]) -> dict[str, int]:
 
 
 def count_parameters(name_or_config: str | dict[str, Any]) -> ParameterCount:
-    """Count the parameters of a course model name (see ``MODEL_NAMES``) or of a config dict."""
+    """Count the parameters of a course model name (see ``MODEL_NAMES``) or of a config of one of the course's
+    architectures (its ``model_type`` says which: a real config, a tiny one from ``course.models.tiny``, or one
+    derived from them, as lessons 03 and 04 use).
+
+    Lesson 02's Exercise 1 asks for the dense part of this arithmetic on bare config.json values; its grader draws
+    configs without a ``model_type``, which this function refuses.
+    """
     config = load_config(name_or_config) if isinstance(name_or_config, str) else name_or_config
     model_type = config.get("model_type")
+    if model_type is None:
+        raise ValueError(
+            "count_parameters takes a course model name or the config of a course model (with its model_type)."
+        )
     if model_type not in _SUPPORTED:
         supported = ", ".join(sorted(_SUPPORTED))
         raise ValueError(f"Cannot count parameters for model_type {model_type!r}; supported: {supported}.")

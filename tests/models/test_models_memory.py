@@ -58,3 +58,10 @@ def test_total_inference_bytes_adds_weights_and_cache():
 def test_bad_context_is_rejected():
     with pytest.raises(ValueError):
         kv_cache_bytes("mistral-7b", -1)
+
+
+def test_a_config_without_model_type_is_refused():
+    # lesson 02 asks students for this arithmetic on bare config.json values; the course's count is not theirs
+    bare = {k: v for k, v in load_config("mistral-7b").items() if k != "model_type"}
+    with pytest.raises(ValueError, match="model_type"):
+        kv_cache_bytes(bare, 100)

@@ -71,3 +71,10 @@ def test_non_embedding_parameters():
 def test_unsupported_model_type_is_a_clear_error():
     with pytest.raises(ValueError, match="supported"):
         count_parameters({"model_type": "bert"})
+
+
+def test_a_config_without_model_type_is_refused():
+    # lesson 02 asks students for this arithmetic on bare config.json values; the course's count is not theirs
+    bare = {k: v for k, v in load_config("mistral-7b").items() if k != "model_type"}
+    with pytest.raises(ValueError, match="model_type"):
+        count_parameters(bare)
