@@ -1,5 +1,6 @@
 """Lesson 06 §6 (Three runtimes, side by side, in one run) and §8: measure PyTorch fp32, ORT fp32 and
-ORT int8 in one run, compare them, and choose the runtime to deploy.
+ORT int8 in one run and compare them (choosing the runtime to deploy is lesson 06's exercise 3, the student's
+``choose_deployment``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy as np
 
 from course.lessons.edge.export import EdgeFiles, size_bytes
 from course.lessons.edge.runtimes import (
+    GenerateFn,
     LogitsFn,
+    LogitsSession,
     as_ids,
-    greedy_generate,
     load_pytorch,
     load_session,
     max_logit_difference,
@@ -49,6 +51,7 @@ def benchmark(
     files: EdgeFiles,
     prompts: Sequence[Sequence[int]],
     score: Callable[[LogitsFn], float],
+    generate: GenerateFn,
     new_tokens: int = 16,
     repeats: int = 20,
 ) -> list[EdgeResult]:
@@ -61,7 +64,8 @@ def benchmark(
     greedy steps for tokens/s), all of them are used for the largest logit difference vs PyTorch.
     Loads, forward passes and generations are timed in turns across the runtimes
     (:func:`course.timing.measure_interleaved`), ``repeats`` times each (loads 3 times).
-    ``score(logits_fn)`` returns the task's exact-match for a runtime.
+    ``score(logits_fn)`` returns the task's exact-match for a runtime; ``generate(session, ids, new_tokens)`` is
+    the greedy loop timed for tokens/s (the student's ``ort_greedy``), each runtime wrapped as a session.
     """
     from tqdm.auto import tqdm
 
@@ -84,8 +88,8 @@ def benchmark(
         bar.update()
         latencies = measure_interleaved([partial(run, latency_ids) for run in runs], repeats=repeats, warmup=3)
         bar.update()
-        generate = [partial(greedy_generate, run, prompts[0], new_tokens) for run in runs]
-        generations = measure_interleaved(generate, repeats=repeats, warmup=2)
+        steps = [partial(generate, LogitsSession(run), prompts[0], new_tokens) for run in runs]
+        generations = measure_interleaved(steps, repeats=repeats, warmup=2)
         bar.update()
         results = []
         for index, name in enumerate(BACKENDS):
@@ -119,27 +123,6 @@ def ratios(results: Sequence[EdgeResult], baseline: str = BACKENDS[0]) -> dict[s
         }
         for r in results
     }
-
-
-def choose_runtime(results: Sequence[EdgeResult], max_exact_match_drop: float = 0.0) -> EdgeResult:
-    """The runtime to deploy, from measurements whose first entry is the reference (PyTorch fp32).
-
-    A runtime qualifies when it keeps the task (exact-match within ``max_exact_match_drop`` of the best)
-    and generates more tokens/s than the reference. The smallest qualifying file wins, a tie in size
-    goes to the faster one; when none qualifies, the reference stays.
-    """
-    if not results:
-        raise ValueError("results is empty; run benchmark(...) first.")
-    if not 0.0 <= max_exact_match_drop <= 1.0:
-        raise ValueError("max_exact_match_drop is a fraction between 0 and 1 (0.02 means two points).")
-    reference = results[0]
-    best = max(r.exact_match for r in results)
-    qualified = [
-        r
-        for r in results[1:]
-        if r.exact_match >= best - max_exact_match_drop - 1e-12 and r.tokens_per_second > reference.tokens_per_second
-    ]
-    return min(qualified, key=lambda r: (r.size_bytes, -r.tokens_per_second), default=reference)
 
 
 def format_table(results: Sequence[EdgeResult]) -> str:

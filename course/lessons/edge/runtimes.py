@@ -1,5 +1,5 @@
-"""Lesson 06 §3 (Run it in ONNX Runtime) and §6: load each exported form, run it as ``ids -> logits``,
-generate greedily with any of them and score the task's exact match.
+"""Lesson 06 §3 (Run it in ONNX Runtime) and §6: load each exported form, run it as ``ids -> logits``, wrap it
+as a session for the student's greedy loop (exercise 1) and score the task's exact match with that loop.
 """
 
 from __future__ import annotations
@@ -68,25 +68,20 @@ def as_ids(prompt_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def greedy_generate(
-    logits_fn: LogitsFn, prompt_ids: Sequence[int], max_new_tokens: int, eos_id: int | None = None
-) -> list[int]:
-    """Greedy decoding: append the most likely next token until ``eos_id`` or ``max_new_tokens``.
+class LogitsSession:
+    """Any ``ids -> logits`` function (PyTorch, ONNX Runtime) as an object with the ``run(output_names, feed)`` of
+    an ONNX Runtime session, so that one greedy loop written for a session (lesson 06's exercise 1, the
+    student's ``ort_greedy``) drives every runtime."""
 
-    Returns only the new tokens (without the EOS token).
-    """
-    if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be 0 or more, not {max_new_tokens}")
-    ids = as_ids(prompt_ids)
-    new: list[int] = []
-    for _ in range(max_new_tokens):
-        logits = logits_fn(np.asarray([ids], dtype=np.int64))
-        token = int(np.argmax(logits[0, -1]))
-        if token == eos_id:
-            break
-        ids.append(token)
-        new.append(token)
-    return new
+    def __init__(self, logits_fn: LogitsFn) -> None:
+        self.logits_fn = logits_fn
+
+    def run(self, output_names, feed: dict) -> list[np.ndarray]:
+        return [self.logits_fn(feed[INPUT_NAME])]
+
+
+# ``generate(session, prompt_ids, max_new_tokens, eos_id) -> new token ids``: the student's greedy loop
+GenerateFn = Callable[[object, Sequence[int], int, "int | None"], list[int]]
 
 
 def max_logit_difference(reference: LogitsFn, other: LogitsFn, prompts: Sequence[Sequence[int]]) -> float:
@@ -101,14 +96,19 @@ def max_logit_difference(reference: LogitsFn, other: LogitsFn, prompts: Sequence
 
 
 def task_exact_match(
-    logits_fn: LogitsFn, tokenizer, examples: Sequence[tuple[str, str]], max_new_tokens: int = 8
+    generate: GenerateFn,
+    logits_fn: LogitsFn,
+    tokenizer,
+    examples: Sequence[tuple[str, str]],
+    max_new_tokens: int = 8,
 ) -> float:
-    """Share of ``(prompt, answer)`` examples whose greedy answer, word for word, equals ``answer``."""
+    """Share of ``(prompt, answer)`` examples whose greedy answer, word for word, equals ``answer``; the answers
+    come from ``generate`` (the student's greedy loop) run over ``logits_fn`` as a session."""
     if not examples:
         raise ValueError("examples is empty; pass (prompt, answer) pairs such as task_examples('test').")
     correct = 0
     for prompt, answer in examples:
         ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        new = greedy_generate(logits_fn, ids, max_new_tokens, tokenizer.eos_token_id)
+        new = generate(LogitsSession(logits_fn), ids, max_new_tokens, tokenizer.eos_token_id)
         correct += tokenizer.decode(new, skip_special_tokens=True).split() == answer.split()
     return correct / len(examples)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from course.lessons.edge import benchmark, plots
+from course.references.edge import choose_runtime, ort_greedy
 from course.timing import Timing
 
 
@@ -23,17 +24,17 @@ def test_ratios_choose_runtime_and_table():
     assert r["ORT int8"]["faster_latency"] == pytest.approx(5.0)
     assert r["ORT int8"]["faster_tokens"] == pytest.approx(5.0)
     assert r["ORT int8"]["exact_match_change"] == pytest.approx(-0.05)
-    assert benchmark.choose_runtime(results).name == "ORT fp32", "int8 lost 5 points of exact-match"
-    assert benchmark.choose_runtime(results, max_exact_match_drop=0.05).name == "ORT int8", "smallest that qualifies"
+    assert choose_runtime(results).name == "ORT fp32", "int8 lost 5 points of exact-match"
+    assert choose_runtime(results, max_exact_match_drop=0.05).name == "ORT int8", "smallest that qualifies"
     slow_int8 = [*results[:2], _result("ORT int8", 1000, 0.02, 50.0, 0.9)]
-    assert benchmark.choose_runtime(slow_int8).name == "ORT fp32", "slower than the reference: does not qualify"
-    assert benchmark.choose_runtime(results[:1]).name == "PyTorch fp32", "nothing else: the reference stays"
+    assert choose_runtime(slow_int8).name == "ORT fp32", "slower than the reference: does not qualify"
+    assert choose_runtime(results[:1]).name == "PyTorch fp32", "nothing else: the reference stays"
     same_size = [results[0], _result("a", 1000, 0.01, 200.0, 0.9), _result("b", 1000, 0.01, 300.0, 0.9)]
-    assert benchmark.choose_runtime(same_size).name == "b", "same size: the faster one"
+    assert choose_runtime(same_size).name == "b", "same size: the faster one"
     with pytest.raises(KeyError):
         benchmark.ratios(results, baseline="TensorRT")
     with pytest.raises(ValueError):
-        benchmark.choose_runtime([])
+        choose_runtime([])
     table = benchmark.format_table(results)
     assert "ORT int8" in table and "85.0%" in table
 
@@ -48,7 +49,7 @@ def test_benchmark_measures_every_runtime(files):
         calls.append(logits_fn)
         return 0.5
 
-    results = benchmark.benchmark(files, [[1, 2, 3, 4], [5, 6, 7]], score, new_tokens=4, repeats=3)
+    results = benchmark.benchmark(files, [[1, 2, 3, 4], [5, 6, 7]], score, ort_greedy, new_tokens=4, repeats=3)
     assert [r.name for r in results] == list(benchmark.BACKENDS)
     assert len(calls) == 3
     pytorch, ort32, ort8 = results

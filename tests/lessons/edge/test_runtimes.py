@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course.lessons.edge import export, runtimes
+from course.references.edge import greedy_generate, ort_greedy
 
 
 def _counting_model(vocab: int = 10):
@@ -45,21 +46,21 @@ def test_int8_is_close_but_not_identical(tiny_model, files):
 
 def test_greedy_generation_is_the_same_in_pytorch_and_onnx_runtime(tiny_model, files):
     prompt = [1, 7, 3, 22]
-    torch_tokens = runtimes.greedy_generate(runtimes.torch_logits(tiny_model), prompt, 10)
-    ort_tokens = runtimes.greedy_generate(runtimes.ort_logits(runtimes.load_session(files.onnx_fp32)), prompt, 10)
+    torch_tokens = greedy_generate(runtimes.torch_logits(tiny_model), prompt, 10)
+    ort_tokens = greedy_generate(runtimes.ort_logits(runtimes.load_session(files.onnx_fp32)), prompt, 10)
     assert len(torch_tokens) == 10
     assert ort_tokens == torch_tokens
 
 
 def test_greedy_generate_follows_argmax_and_stops_at_eos():
     run = _counting_model()
-    assert runtimes.greedy_generate(run, [3], 4) == [4, 5, 6, 7]
-    assert runtimes.greedy_generate(run, [3], 10, eos_id=6) == [4, 5]
-    assert runtimes.greedy_generate(run, [3], 0) == []
+    assert greedy_generate(run, [3], 4) == [4, 5, 6, 7]
+    assert greedy_generate(run, [3], 10, eos_id=6) == [4, 5]
+    assert greedy_generate(run, [3], 0) == []
     with pytest.raises(ValueError, match="empty"):
-        runtimes.greedy_generate(run, [], 3)
+        greedy_generate(run, [], 3)
     with pytest.raises(ValueError, match="max_new_tokens"):
-        runtimes.greedy_generate(run, [1], -1)
+        greedy_generate(run, [1], -1)
 
 
 def test_max_logit_difference_finds_the_largest_gap():
@@ -88,7 +89,7 @@ def test_task_exact_match_compares_decoded_words():
     tokenizer = build_word_tokenizer(["a b c d"])  # ids: 4 special tokens, then a=4, b=5, c=6, d=7
     run = _counting_model(vocab=8)  # after d comes 0 (<pad>), 1 (<s>), then 2 (</s>) stops
     examples = [("a", "b c d"), ("b", "c d"), ("c", "d a")]
-    assert runtimes.task_exact_match(run, tokenizer, examples) == pytest.approx(2 / 3)
-    assert runtimes.task_exact_match(run, tokenizer, examples, max_new_tokens=1) == 0.0
+    assert runtimes.task_exact_match(ort_greedy, run, tokenizer, examples) == pytest.approx(2 / 3)
+    assert runtimes.task_exact_match(ort_greedy, run, tokenizer, examples, max_new_tokens=1) == 0.0
     with pytest.raises(ValueError, match="task_examples"):
-        runtimes.task_exact_match(run, tokenizer, [])
+        runtimes.task_exact_match(ort_greedy, run, tokenizer, [])
