@@ -15,6 +15,12 @@ def points(source_notebook: Path) -> dict[str, float]:
     return {cells.grade_id_of(c): cells.points(c) for c in notebook_cells if cells.is_graded(c)}
 
 
+def quiz_points(source_notebook: Path) -> float:
+    """Points of the quiz grade cells in an instructor notebook (what answers.json alone can earn)."""
+    notebook_cells = json.loads(source_notebook.read_text())["cells"]
+    return sum(cells.points(c) for c in notebook_cells if cells.is_graded(c) and cells.quiz_keys(cells.cell_source(c)))
+
+
 def assert_feedback_hides_key(course: Path, lesson: str) -> None:
     layout = CourseLayout.load(course)
     secrets = hidden_lines(layout.source_notebook(lesson))  # lines the student sees anyway are no secret

@@ -1,11 +1,36 @@
-"""Every lesson goes through release and `course grade --workers 2`: all correct gets full marks, blank gets 0."""
+"""Every lesson goes through release and `course grade --workers 2`: all correct gets full marks, blank gets 0,
+and a submission that takes every exercise from the course's reference solutions gets only its quiz points."""
+
+import json
 
 import pytest
 
+from course.grading import cells
 from course.grading.grade import grade
 from course.grading.samples import answer_key, write_submission
+from course.references import exercises
 from tests.conftest import LAYOUT, LESSONS
-from tests.grading_helpers import assert_feedback_hides_key, points, scores
+from tests.grading_helpers import assert_feedback_hides_key, points, quiz_points, scores
+
+LEAN_ON_REFERENCES = """try:
+    from course.references import reference as _reference
+
+    for _name in {targets!r}:
+        globals()[_name] = _reference({lesson!r}, _name)
+except ImportError as error:
+    print("no reference solutions here:", error)
+"""
+
+
+def lean_on_references(folder, lesson: str) -> None:
+    """Every solution cell of the submission in ``folder`` takes the lesson's exercises from course.references."""
+    path = folder / f"{lesson}.ipynb"
+    notebook = json.loads(path.read_text())
+    targets = sorted({exercise.target for exercise in exercises(lesson).values()})
+    for cell in notebook["cells"]:
+        if cells.is_solution(cell) and not cells.is_graded(cell):
+            cell["source"] = LEAN_ON_REFERENCES.format(targets=targets, lesson=lesson)
+    path.write_text(json.dumps(notebook))
 
 
 @pytest.mark.slow
@@ -14,6 +39,8 @@ def test_all_correct_and_blank_submissions_of_every_lesson(course_copy):
     for lesson in LESSONS:
         write_submission(course, "ada", lesson, solve=None, answers=answer_key(LAYOUT, lesson))
         write_submission(course, "ben", lesson, solve=set(), answers=None)
+        key = answer_key(LAYOUT, lesson)
+        lean_on_references(write_submission(course, "cy", lesson, solve=set(), answers=key), lesson)
 
     result = grade(course.root, workers=2)
     assert result.failures == [] and result.grading_seconds > 0
@@ -22,4 +49,6 @@ def test_all_correct_and_blank_submissions_of_every_lesson(course_copy):
         full = sum(points(LAYOUT.source_notebook(lesson)).values())
         assert grades[(lesson, "ada")] == (full, full), f"{lesson}: all correct must get full marks"
         assert grades[(lesson, "ben")] == (0.0, full), f"{lesson}: blank must get 0"
+        quizzes = quiz_points(LAYOUT.source_notebook(lesson))
+        assert grades[(lesson, "cy")] == (quizzes, full), f"{lesson}: references are out of reach while grading"
         assert_feedback_hides_key(course.root, lesson)
