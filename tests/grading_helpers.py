@@ -15,6 +15,17 @@ def points(source_notebook: Path) -> dict[str, float]:
     return {cells.grade_id_of(c): cells.points(c) for c in notebook_cells if cells.is_graded(c)}
 
 
+def checked(lesson: str, grade_id: str, candidate, seed: int = 5) -> tuple[bool, str]:
+    """(passed, feedback line) of ``candidate`` for a lesson's exercise, checked as ``course grade`` checks it:
+    the driver runs the candidate on the cases drawn from ``seed``, the grader compares with the reference."""
+    from course.grading.drivers import observe
+    from course.grading.values import decode, encode
+    from course.references import exercises
+
+    check = exercises(lesson)[grade_id].check(seed)
+    return check.verdict([encode(observe(check.driver, candidate, decode(case))) for case in check.cases])
+
+
 def quiz_points(source_notebook: Path) -> float:
     """Points of the quiz grade cells in an instructor notebook (what answers.json alone can earn)."""
     notebook_cells = json.loads(source_notebook.read_text())["cells"]

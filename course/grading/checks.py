@@ -55,8 +55,5 @@ def build_checks(template: LessonTemplate, seed: int) -> dict[str, Check]:
                 f"course/references declares {grade_id} for {template.lesson}, which has no such test cell: "
                 f"run `course release --lesson {template.lesson}` again."
             )
-        cases = exercise.draw(seed)
-        checks[grade_id] = Check(
-            grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare
-        )
+        checks[grade_id] = exercise.check(seed)
     return checks

@@ -66,6 +66,11 @@ class Exercise:
         rng = random.Random(f"{seed}:{self.grade_id}")
         return [encode(case) for case in [*self.edge_cases, *self.cases(rng)]]
 
+    def check(self, seed: int) -> Check:
+        """The check of a run graded with ``seed``: its cases and the reference's results on them."""
+        cases = self.draw(seed)
+        return Check(self.grade_id, self.target, self.driver, cases, self.expected(cases), self.compare)
+
     def expected(self, cases: list[dict]) -> list[object]:
         """The reference's observations on ``cases`` (encoded), computed in the grader's own process."""
         return [encode(drivers.observe(self.driver, self.reference, decode(case))) for case in cases]

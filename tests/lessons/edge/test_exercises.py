@@ -10,20 +10,18 @@ import numpy as np
 import pytest
 
 from course.grading.drivers import observe
-from course.grading.exercise import Check
 from course.grading.values import decode, encode
 from course.lessons.edge.drivers import FakeClock, ScriptedSession
 from course.references import edge as references
 from course.references import exercises
+from tests.grading_helpers import checked
 
 LESSON = "06-edge-deployment"
 
 
-def _verdict(grade_id: str, candidate, seed: int = 11) -> bool:
-    exercise = exercises(LESSON)[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    return check.verdict([encode(observe(exercise.driver, candidate, decode(case))) for case in cases])[0]
+def _verdict(grade_id, candidate, seed=11):
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)[0]
 
 
 def test_every_exercise_is_declared_and_the_references_pass():

@@ -7,24 +7,19 @@ import torch
 from torch import nn
 
 from course.grading.drivers import observe
-from course.grading.exercise import Check
 from course.grading.values import decode
 from course.lessons.finetune import task_model
 from course.lessons.finetune.instructions import format_prompt, parse_prompt
 from course.references import exercises
 from course.references import finetune as references
+from tests.grading_helpers import checked
 
 LESSON = "05-fine-tuning-and-peft"
 
 
-def _verdict(grade_id: str, candidate, seed: int = 7) -> bool:
-    exercise = exercises(LESSON)[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    from course.grading.values import encode
-
-    observations = [encode(observe(exercise.driver, candidate, decode(case))) for case in cases]
-    return check.verdict(observations)[0]
+def _verdict(grade_id, candidate, seed=7):
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)[0]
 
 
 def test_every_exercise_is_declared():

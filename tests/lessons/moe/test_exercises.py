@@ -5,9 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from course.grading.drivers import observe
-from course.grading.exercise import Check
-from course.grading.values import decode, encode
+from course.grading.values import decode
 from course.lessons.moe.drivers import moe_layer
 from course.lessons.moe.layer import Expert, to_transformers_block
 from course.models.configs import load_config
@@ -15,17 +13,15 @@ from course.models.params import count_parameters
 from course.models.tiny import build_tiny, tiny_config_dict
 from course.references import exercises
 from course.references.moe import MoELayer, active_parameters, top_k_router, top_k_routing
+from tests.grading_helpers import checked
 
 LESSON = "03-mixture-of-experts"
 DRIVER = "course.lessons.moe.drivers:moe_layer"
 
 
-def _verdict(grade_id, wrong, seed=5):
-    exercise = exercises(LESSON)[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    observations = [encode(observe(exercise.driver, wrong, decode(case))) for case in cases]
-    return check.verdict(observations)
+def _verdict(grade_id, candidate, seed=5):
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)
 
 
 def test_every_exercise_passes_with_its_reference():

@@ -7,24 +7,19 @@ import random
 import numpy as np
 import pytest
 
-from course.grading.drivers import observe
-from course.grading.exercise import Check
-from course.grading.values import decode, encode
 from course.lessons.prompting.prompts import support_task, with_examples
 from course.references import exercises
 from course.references.prompting import break_even_volume, cost_per_1000_requests, three_c_prompt, top_k
 from course.text.tokenizers import count_tokens
+from tests.grading_helpers import checked
 
 LESSON = "01-beyond-the-prompt"
 EXERCISES = exercises(LESSON)
 
 
 def verdict(grade_id, candidate, seed=5):
-    exercise = EXERCISES[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    observations = [encode(observe(exercise.driver, candidate, decode(case))) for case in cases]
-    return check.verdict(observations)
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)
 
 
 def test_every_exercise_is_declared_for_its_test_cell():

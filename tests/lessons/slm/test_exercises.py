@@ -7,8 +7,6 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from course.grading.drivers import observe
-from course.grading.exercise import Check
 from course.grading.values import decode, encode
 from course.lessons.slm.drivers import deployment_problems
 from course.models.configs import load_config
@@ -17,17 +15,15 @@ from course.models.params import count_parameters
 from course.references import exercises
 from course.references.slm import choose_deployment, count_dense_parameters, kv_cache_size
 from course.text.passages import load_all
+from tests.grading_helpers import checked
 
 LESSON = "02-small-language-models"
 EXERCISES = exercises(LESSON)
 
 
 def verdict(grade_id, candidate, seed=5):
-    exercise = EXERCISES[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    observations = [encode(observe(exercise.driver, candidate, decode(case))) for case in cases]
-    return check.verdict(observations)
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)
 
 
 def test_every_exercise_is_declared_for_its_test_cell():

@@ -5,22 +5,17 @@ import random
 
 import pytest
 
-from course.grading.drivers import observe
-from course.grading.exercise import Check
-from course.grading.values import decode, encode
 from course.lessons.vision import llama
 from course.references import exercises
 from course.references.vision import build_messages, choose_tile_grid, count_vision_tokens, tokens_per_tile
+from tests.grading_helpers import checked
 
 LESSON = "04-multimodality"
 
 
-def _verdict(grade_id, wrong, seed=5):
-    exercise = exercises(LESSON)[grade_id]
-    cases = exercise.draw(seed)
-    check = Check(grade_id, exercise.target, exercise.driver, cases, exercise.expected(cases), exercise.compare)
-    observations = [encode(observe(exercise.driver, wrong, decode(case))) for case in cases]
-    return check.verdict(observations)
+def _verdict(grade_id, candidate, seed=5):
+    """Whether ``candidate`` passes the exercise's check (``tests.grading_helpers.checked``)."""
+    return checked(LESSON, grade_id, candidate, seed)
 
 
 def _rule(height, width, tile_size=560, max_tiles=4):
