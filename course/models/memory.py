@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from course.models.configs import head_dim, load_config, text_config
+from course.models.configs import _course_config, head_dim, text_config
 
 #: The course's architectures (``model_type``), as in ``course.models.params``.
 _ARCHITECTURES = {"llama", "mistral", "phi3", "mixtral", "phimoe", "mllama"}
@@ -41,33 +41,17 @@ def _vision_tokens(config: dict[str, Any]) -> int:
     return vision["max_num_tiles"] * patches
 
 
-def kv_cache_bytes(
-    config: dict[str, Any] | str,
-    context_length: int,
-    batch: int = 1,
-    precision: str = "bf16",
-    images: int = 0,
+def _kv_cache_bytes(
+    config: dict[str, Any], context_length: int, batch: int = 1, precision: str = "bf16", images: int = 0
 ) -> int:
-    """Bytes of the key/value cache for ``batch`` sequences of ``context_length`` tokens.
-
-    Per layer and token the cache holds one key and one value vector for each
-    *key/value* head, so grouped-query attention (fewer KV heads than query
-    heads) shrinks it. For Llama 3.2 Vision the self-attention layers cache the
-    text tokens and the cross-attention layers cache the keys and values of the
-    ``images`` images (each ``max_num_tiles`` tiles of patches).
-
-    ``config`` is a course model name or a config of one of the course's architectures (its ``model_type`` says
-    which: a real config, a tiny one from ``course.models.tiny``, or one derived from them). Lesson 02's Exercise 2
-    asks for this arithmetic on bare config.json values; its grader draws configs without a ``model_type``, which
-    this function refuses.
-    """
+    """The arithmetic of :func:`kv_cache_bytes` over a config of one of the course's architectures (private: the
+    public function takes course model names only)."""
     if context_length < 0 or batch < 1 or images < 0:
         raise ValueError("context_length and images must be >= 0 and batch >= 1.")
-    config = load_config(config) if isinstance(config, str) else config
     if config.get("model_type") not in _ARCHITECTURES:
         raise ValueError(
-            f"kv_cache_bytes knows the course's architectures ({', '.join(sorted(_ARCHITECTURES))}): give a course "
-            f"model name or its config (with its model_type), not model_type {config.get('model_type')!r}."
+            f"The KV-cache arithmetic knows the course's architectures ({', '.join(sorted(_ARCHITECTURES))}), not "
+            f"model_type {config.get('model_type')!r}."
         )
     text = text_config(config)
     kv_heads = text.get("num_key_value_heads") or text["num_attention_heads"]
@@ -78,6 +62,27 @@ def kv_cache_bytes(
     if cross_layers and images:
         tokens += cross_layers * images * _vision_tokens(config)
     return math.ceil(tokens * per_token_per_layer * batch)
+
+
+def kv_cache_bytes(
+    name: str,
+    context_length: int,
+    batch: int = 1,
+    precision: str = "bf16",
+    images: int = 0,
+) -> int:
+    """Bytes of the key/value cache of course model ``name`` for ``batch`` sequences of ``context_length`` tokens.
+
+    Per layer and token the cache holds one key and one value vector for each
+    *key/value* head, so grouped-query attention (fewer KV heads than query
+    heads) shrinks it. For Llama 3.2 Vision the self-attention layers cache the
+    text tokens and the cross-attention layers cache the keys and values of the
+    ``images`` images (each ``max_num_tiles`` tiles of patches).
+
+    It takes course model names only (see ``MODEL_NAMES``): lesson 02's Exercise 2 asks for this arithmetic on
+    config.json values.
+    """
+    return _kv_cache_bytes(_course_config(name, "kv_cache_bytes"), context_length, batch, precision, images)
 
 
 def total_inference_bytes(

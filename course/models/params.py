@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.models.configs import head_dim, load_config, text_config
+from course.models.configs import _course_config, head_dim, text_config
 
 _MOE_TYPES = {"mixtral", "phimoe"}
 _SUPPORTED = {"llama", "mistral", "phi3", "mixtral", "phimoe", "mllama"}
@@ -125,20 +125,13 @@ def _mllama(config: dict[str, Any]) -> dict[str, int]:
     return parts
 
 
-def count_parameters(name_or_config: str | dict[str, Any]) -> ParameterCount:
-    """Count the parameters of a course model name (see ``MODEL_NAMES``) or of a config of one of the course's
-    architectures (its ``model_type`` says which: a real config, a tiny one from ``course.models.tiny``, or one
-    derived from them, as lessons 03 and 04 use).
+def _count(config: dict[str, Any]) -> ParameterCount:
+    """The arithmetic over a config of one of the course's architectures (its ``model_type`` says which).
 
-    Lesson 02's Exercise 1 asks for the dense part of this arithmetic on bare config.json values; its grader draws
-    configs without a ``model_type``, which this function refuses.
+    Private: the course's public functions take course model names only (lesson 02 asks students to write this
+    arithmetic for their own configs).
     """
-    config = load_config(name_or_config) if isinstance(name_or_config, str) else name_or_config
     model_type = config.get("model_type")
-    if model_type is None:
-        raise ValueError(
-            "count_parameters takes a course model name or the config of a course model (with its model_type)."
-        )
     if model_type not in _SUPPORTED:
         supported = ", ".join(sorted(_SUPPORTED))
         raise ValueError(f"Cannot count parameters for model_type {model_type!r}; supported: {supported}.")
@@ -150,9 +143,19 @@ def count_parameters(name_or_config: str | dict[str, Any]) -> ParameterCount:
     return ParameterCount(total=total, active=total - inactive, by_part=parts)
 
 
-def non_embedding_parameters(name_or_config: str | dict[str, Any]) -> int:
-    """Parameters outside the token embeddings and the output head (what scales with depth and width)."""
-    count = count_parameters(name_or_config)
+def count_parameters(name: str) -> ParameterCount:
+    """Count the parameters of a course model, by its name (see ``MODEL_NAMES``), part by part.
+
+    It takes names only: lesson 02's Exercise 1 asks for this arithmetic on config.json values. To count a config of
+    your own, write the arithmetic, or build the model and add up ``p.numel()`` over its parameters.
+    """
+    return _count(_course_config(name, "count_parameters"))
+
+
+def non_embedding_parameters(name: str) -> int:
+    """Parameters of course model ``name`` outside the token embeddings and the output head (what scales with depth
+    and width)."""
+    count = _count(_course_config(name, "non_embedding_parameters"))
     return count.total - count.by_part["embeddings"] - count.by_part.get("lm_head", 0)
 
 

@@ -5,6 +5,7 @@ import pytest
 from course.models.configs import load_config
 from course.models.memory import (
     GIB,
+    _kv_cache_bytes,
     bytes_per_param,
     kv_cache_bytes,
     total_inference_bytes,
@@ -37,7 +38,8 @@ def test_mistral_7b_kv_cache_by_hand():
 def test_gqa_shrinks_the_cache():
     config = load_config("mistral-7b")
     without_gqa = dict(config, num_key_value_heads=config["num_attention_heads"])
-    assert kv_cache_bytes(without_gqa, 1000) == 4 * kv_cache_bytes(config, 1000)
+    assert _kv_cache_bytes(without_gqa, 1000) == 4 * _kv_cache_bytes(config, 1000)
+    assert _kv_cache_bytes(config, 1000) == kv_cache_bytes("mistral-7b", 1000)
 
 
 def test_vision_cache_adds_cross_attention_for_images():
@@ -60,8 +62,12 @@ def test_bad_context_is_rejected():
         kv_cache_bytes("mistral-7b", -1)
 
 
-def test_a_config_without_model_type_is_refused():
-    # lesson 02 asks students for this arithmetic on bare config.json values; the course's count is not theirs
-    bare = {k: v for k, v in load_config("mistral-7b").items() if k != "model_type"}
+def test_only_course_model_names_are_counted():
+    # lesson 02 asks students for this arithmetic on config.json values; the course's count is not theirs
+    config = load_config("mistral-7b")
+    bare = {k: v for k, v in config.items() if k != "model_type"}
+    for not_a_name in (dict(config, model_type="mistral"), bare, "mistral-7b-v0.3"):
+        with pytest.raises(ValueError, match="takes a course model name such as 'mistral-7b'"):
+            kv_cache_bytes(not_a_name, 100)
     with pytest.raises(ValueError, match="model_type"):
-        kv_cache_bytes(bare, 100)
+        _kv_cache_bytes(bare, 100)

@@ -5,7 +5,7 @@ import torch
 import transformers
 
 from course.models.configs import MODEL_NAMES, load_config, model_card
-from course.models.params import count_parameters, non_embedding_parameters
+from course.models.params import _count, count_parameters, non_embedding_parameters
 from course.models.tiny import build_tiny, tiny_config_dict
 
 
@@ -26,7 +26,7 @@ def test_count_equals_the_real_class_at_full_size(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_count_equals_a_tiny_model_built_from_the_real_class(name):
     model = build_tiny(name)
-    assert count_parameters(tiny_config_dict(name)).total == sum(p.numel() for p in model.parameters())
+    assert _count(tiny_config_dict(name)).total == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -59,7 +59,8 @@ def test_moe_active_is_total_minus_unused_experts():
 def test_gqa_shrinks_attention():
     config = load_config("mistral-7b")
     full = dict(config, num_key_value_heads=config["num_attention_heads"])
-    assert count_parameters(full).by_part["attention"] > count_parameters(config).by_part["attention"]
+    assert _count(full).by_part["attention"] > _count(config).by_part["attention"]
+    assert _count(config) == count_parameters("mistral-7b")
 
 
 def test_non_embedding_parameters():
@@ -70,11 +71,20 @@ def test_non_embedding_parameters():
 
 def test_unsupported_model_type_is_a_clear_error():
     with pytest.raises(ValueError, match="supported"):
-        count_parameters({"model_type": "bert"})
+        _count({"model_type": "bert"})
+    with pytest.raises(ValueError, match="course model name"):
+        count_parameters("bert-base")
 
 
-def test_a_config_without_model_type_is_refused():
-    # lesson 02 asks students for this arithmetic on bare config.json values; the course's count is not theirs
-    bare = {k: v for k, v in load_config("mistral-7b").items() if k != "model_type"}
-    with pytest.raises(ValueError, match="model_type"):
-        count_parameters(bare)
+def _not_names():
+    config = load_config("mistral-7b")
+    bare = {k: v for k, v in config.items() if k != "model_type"}
+    return [dict(config, model_type="mistral"), bare, tiny_config_dict("mixtral-8x7b")]
+
+
+@pytest.mark.parametrize("function", [count_parameters, non_embedding_parameters])
+def test_only_course_model_names_are_counted(function):
+    # lesson 02 asks students for this arithmetic on config.json values; the course's count is not theirs
+    for config in _not_names():
+        with pytest.raises(ValueError, match="takes a course model name such as 'mistral-7b'"):
+            function(config)

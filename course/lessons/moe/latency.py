@@ -11,13 +11,12 @@ as large as all experts together (same *total* size).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import torch
 
-from course.lessons.moe.layer import forward_flops_per_token
-from course.models.params import count_parameters
-from course.models.tiny import build_tiny, tiny_config_dict
+from course.models.tiny import build_tiny, model_class, tiny_config, tiny_config_dict
 from course.runtime import single_thread
 from course.timing import Timing, measure
 
@@ -33,17 +32,37 @@ class Contender:
     def config(self) -> dict[str, Any]:
         return tiny_config_dict(self.name, **self.overrides)
 
+    @cached_property
+    def _counts(self) -> tuple[int, int, int]:
+        """Total, active and embedding parameters, counted on the model itself (built on the meta device: shapes
+        only, no memory, no random numbers drawn)."""
+        with torch.device("meta"):
+            model = model_class(self.name)(tiny_config(self.name, **self.overrides))
+        total = sum(p.numel() for p in model.parameters())
+        config = model.config
+        experts, top_k = getattr(config, "num_local_experts", 0), getattr(config, "num_experts_per_tok", 0)
+        unused = 0
+        for module in model.modules():
+            if experts and type(module).__name__.endswith("Experts"):  # one layer's experts, fused in 3D tensors
+                per_expert = sum(p.numel() for p in module.parameters()) // experts
+                unused += (experts - top_k) * per_expert
+        embeddings = model.get_input_embeddings().weight.numel()
+        return total, total - unused, embeddings
+
     @property
     def total(self) -> int:
-        return count_parameters(self.config()).total
+        return self._counts[0]
 
     @property
     def active(self) -> int:
-        return count_parameters(self.config()).active
+        """The parameters one token uses: all but the experts the router does not pick for it."""
+        return self._counts[1]
 
     @property
     def flops_per_token(self) -> int:
-        return forward_flops_per_token(self.config())
+        """2 x the active weights one token multiplies (the embedding lookup is a copy, not a product)."""
+        total, active, embeddings = self._counts
+        return 2 * (active - embeddings)
 
     def build(self):
         return build_tiny(self.name, **self.overrides)

@@ -11,13 +11,12 @@ with the grader, in ``course.references.moe``. A layer keeps one small SwiGLU fe
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course.models.params import count_parameters
+from course.models.configs import _course_config
+from course.models.params import _count
 
 
 class Expert(nn.Module):
@@ -142,11 +141,12 @@ def capture_routing(model: nn.Module, input_ids: torch.Tensor) -> list[tuple[tor
 # ---------------------------------------------------------------- parameters and compute
 
 
-def forward_flops_per_token(name_or_config: str | dict[str, Any]) -> int:
-    """Multiply-add FLOPs of one token's forward pass: 2 x the active weights it multiplies.
+def forward_flops_per_token(name: str) -> int:
+    """Multiply-add FLOPs of one token's forward pass through course model ``name``: 2 x the active weights it
+    multiplies.
 
     The embedding lookup is a copy, not a product, so it is left out; so are the
     attention scores, which grow with the context rather than with the weights.
     """
-    count = count_parameters(name_or_config)
+    count = _count(_course_config(name, "forward_flops_per_token"))
     return 2 * (count.active - count.by_part["embeddings"])

@@ -153,6 +153,26 @@ def parameter_groups(name: str = MODEL_NAME) -> dict[str, int]:
     return groups
 
 
+def text_only_parameters(name: str = MODEL_NAME) -> int:
+    """Parameters of the language model alone, as a plain Llama: the text stack without its cross-attention layers
+    and without the 8 embedding rows Mllama reserves for image tokens (from the breakdown of ``count_parameters``)."""
+    from course.models.configs import load_config
+    from course.models.params import count_parameters
+
+    parts = count_parameters(name).by_part
+    text = load_config(name)["text_config"]
+    hidden, layers = text["hidden_size"], text["num_hidden_layers"]
+    self_layers = layers - len(text["cross_attention_layers"])
+    return (
+        parts["embeddings"]
+        - 8 * hidden
+        + parts["attention"]  # self-attention layers only
+        + parts["mlp"] // layers * self_layers
+        + (2 * self_layers + 1) * hidden  # two RMSNorms per layer and the final one
+        + parts.get("lm_head", 0)
+    )
+
+
 def text_only_config(name: str = MODEL_NAME) -> dict[str, Any]:
     """The Llama config of the language model alone: the text stack without its cross-attention layers."""
     from course.models.configs import load_config

@@ -53,6 +53,18 @@ def load_config(name: str) -> dict[str, Any]:
     return copy.deepcopy(_entry(name)["config"])
 
 
+def _course_config(name: Any, function: str) -> dict[str, Any]:
+    """The config of course model ``name`` for ``function``, which takes course model names only."""
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        got = repr(name) if isinstance(name, str) else f"a {type(name).__name__}"
+        raise ValueError(
+            f"{function} takes a course model name such as 'mistral-7b' (one of: {', '.join(MODEL_NAMES)}), not "
+            f"{got}; to count your own config, write the arithmetic (lesson 02) or build the model and count its "
+            "parameters."
+        )
+    return load_config(name)
+
+
 def model_card(name: str) -> ModelCard:
     """Repo id, architecture class name and the published parameter counts of ``name``."""
     entry = _entry(name)

@@ -13,7 +13,7 @@ from course.lessons.moe.layer import (
     routing_table,
     to_transformers_block,
 )
-from course.models.configs import model_card
+from course.models.configs import load_config, model_card
 from course.models.params import count_parameters
 from course.models.tiny import build_tiny
 from course.references.moe import MoELayer, top_k_routing
@@ -183,6 +183,8 @@ def test_forward_flops_per_token():
     assert flops == 2 * (moe.active - moe.by_part["embeddings"])
     assert abs(flops / 2 / model_card("phi-3.5-moe").published_active - 1) < 0.03
     assert forward_flops_per_token("mixtral-8x7b") < forward_flops_per_token("mistral-7b") * 2
+    with pytest.raises(ValueError, match="course model name"):
+        forward_flops_per_token(load_config("mistral-7b"))
 
 
 def test_single_thread_restores_the_thread_count():

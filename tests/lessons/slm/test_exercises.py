@@ -167,16 +167,14 @@ def test_plausible_wrong_answers_fail(grade_id, wrong):
         assert not passed, (wrong.__name__, line)
 
 
-def test_the_course_arithmetic_refuses_the_graders_bare_configs():
-    """count_parameters and kv_cache_bytes answer only course models' configs (with their model_type), so they
-    cannot stand in for the exercises on the configs the grader draws."""
+def test_the_course_arithmetic_refuses_the_graders_configs():
+    """count_parameters and kv_cache_bytes take course model names only, so they cannot stand in for the exercises
+    on the configs the grader draws (bare or real)."""
     for case in EXERCISES["test-count-parameters"].cases(random.Random(0)):
         config = decode(encode(case))["args"][0]
-        if "model_type" not in config:
-            with pytest.raises(ValueError, match="model_type"):
-                count_parameters(config)
+        with pytest.raises(ValueError, match="course model name"):
+            count_parameters(config)
     for case in EXERCISES["test-kv-cache"].cases(random.Random(0)):
         config = decode(encode(case))["args"][0]
-        if "model_type" not in config:
-            with pytest.raises(ValueError, match="model_type"):
-                kv_cache_bytes(config, 10)
+        with pytest.raises(ValueError, match="course model name"):
+            kv_cache_bytes(config, 10)
