@@ -4,17 +4,20 @@ Weights: parameters x bytes per parameter. For int8 and int4 this ignores the
 small overhead of quantisation scales and zero-points (about 0.5 to 6 % in
 common group-wise formats), and nothing here counts activations, the runtime
 or the operating system; treat the results as lower bounds.
+
+KV cache: values per token (2 x KV heads x head_dim over the self-attention layers) and per image (Llama 3.2
+Vision's cross-attention layers) x bytes per value x batch. Those values, like the parameter counts, are shipped in
+``course/models/configs/sizes.json``, computed from the real configs by ``course.references.sizes`` (run
+``python -m tools.model_sizes``) and verified by the tests against the real transformers classes; this module holds
+no arithmetic over configs (lesson 02 asks students to write it).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from course.models.configs import _course_config, head_dim, text_config
+from course.models.params import _course_sizes
 
-#: The course's architectures (``model_type``), as in ``course.models.params``.
-_ARCHITECTURES = {"llama", "mistral", "phi3", "mixtral", "phimoe", "mllama"}
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
 GIB = 1024**3
 
@@ -34,36 +37,6 @@ def weight_bytes(n_params: int, precision: str) -> int:
     return math.ceil(n_params * bytes_per_param(precision))
 
 
-def _vision_tokens(config: dict[str, Any]) -> int:
-    """Tokens one image becomes in Mllama: every tile's patches plus its class token."""
-    vision = config["vision_config"]
-    patches = (vision["image_size"] // vision["patch_size"]) ** 2 + 1
-    return vision["max_num_tiles"] * patches
-
-
-def _kv_cache_bytes(
-    config: dict[str, Any], context_length: int, batch: int = 1, precision: str = "bf16", images: int = 0
-) -> int:
-    """The arithmetic of :func:`kv_cache_bytes` over a config of one of the course's architectures (private: the
-    public function takes course model names only)."""
-    if context_length < 0 or batch < 1 or images < 0:
-        raise ValueError("context_length and images must be >= 0 and batch >= 1.")
-    if config.get("model_type") not in _ARCHITECTURES:
-        raise ValueError(
-            f"The KV-cache arithmetic knows the course's architectures ({', '.join(sorted(_ARCHITECTURES))}), not "
-            f"model_type {config.get('model_type')!r}."
-        )
-    text = text_config(config)
-    kv_heads = text.get("num_key_value_heads") or text["num_attention_heads"]
-    per_token_per_layer = 2 * kv_heads * head_dim(config) * bytes_per_param(precision)
-    cross_layers = len(text.get("cross_attention_layers", []))
-    self_layers = text["num_hidden_layers"] - cross_layers
-    tokens = self_layers * context_length
-    if cross_layers and images:
-        tokens += cross_layers * images * _vision_tokens(config)
-    return math.ceil(tokens * per_token_per_layer * batch)
-
-
 def kv_cache_bytes(
     name: str,
     context_length: int,
@@ -80,9 +53,14 @@ def kv_cache_bytes(
     ``images`` images (each ``max_num_tiles`` tiles of patches).
 
     It takes course model names only (see ``MODEL_NAMES``): lesson 02's Exercise 2 asks for this arithmetic on
-    config.json values.
+    config.json values. The values cached per token and per image come from ``course/models/configs/sizes.json``
+    (see ``course.models.params``).
     """
-    return _kv_cache_bytes(_course_config(name, "kv_cache_bytes"), context_length, batch, precision, images)
+    sizes = _course_sizes(name, "kv_cache_bytes")["kv_values"]
+    if context_length < 0 or batch < 1 or images < 0:
+        raise ValueError("context_length and images must be >= 0 and batch >= 1.")
+    values = sizes["per_token"] * context_length + sizes["per_image"] * images
+    return math.ceil(values * bytes_per_param(precision) * batch)
 
 
 def total_inference_bytes(

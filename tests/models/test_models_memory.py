@@ -1,17 +1,14 @@
-"""Memory arithmetic: weights per precision and a GQA-aware KV cache."""
+"""Memory arithmetic: weights per precision and a GQA-aware KV cache (its values checked against the caches of
+tiny models built from the real transformers classes)."""
 
 import pytest
+import torch
 
-from course.models.configs import load_config
-from course.models.memory import (
-    GIB,
-    _kv_cache_bytes,
-    bytes_per_param,
-    kv_cache_bytes,
-    total_inference_bytes,
-    weight_bytes,
-)
+from course.models.configs import MODEL_NAMES, load_config
+from course.models.memory import GIB, bytes_per_param, kv_cache_bytes, total_inference_bytes, weight_bytes
 from course.models.params import count_parameters
+from course.models.tiny import build_tiny, tiny_config_dict
+from course.references.sizes import kv_values
 
 
 def test_weight_bytes_per_precision():
@@ -38,8 +35,34 @@ def test_mistral_7b_kv_cache_by_hand():
 def test_gqa_shrinks_the_cache():
     config = load_config("mistral-7b")
     without_gqa = dict(config, num_key_value_heads=config["num_attention_heads"])
-    assert _kv_cache_bytes(without_gqa, 1000) == 4 * _kv_cache_bytes(config, 1000)
-    assert _kv_cache_bytes(config, 1000) == kv_cache_bytes("mistral-7b", 1000)
+    assert kv_values(without_gqa)["per_token"] == 4 * kv_values(config)["per_token"]
+    assert kv_values(config) == {"per_token": 32 * 2 * 8 * 128, "per_image": 0}
+    assert kv_values(config)["per_token"] * 1000 * 2 == kv_cache_bytes("mistral-7b", 1000)  # bf16: 2 bytes
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_kv_values_equal_the_cache_of_a_tiny_model_built_from_the_real_class(name):
+    model, kv = build_tiny(name), kv_values(tiny_config_dict(name))
+    tokens, images = 5, 0
+    inputs = {}
+    if kv["per_image"]:
+        images, vision = 2, model.config.vision_config
+        tiles = vision.max_num_tiles
+        tokens += images
+        inputs = dict(
+            pixel_values=torch.randn(1, images, tiles, 3, vision.image_size, vision.image_size),
+            aspect_ratio_ids=torch.ones(1, images, dtype=torch.long),
+            aspect_ratio_mask=torch.ones(1, images, tiles, dtype=torch.long),
+            cross_attention_mask=torch.ones(1, tokens, images, tiles, dtype=torch.long),
+        )
+    ids = torch.randint(3, 100, (1, tokens))
+    if images:
+        ids[0, :images] = model.config.image_token_index
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        cache = model(input_ids=ids.to(device), use_cache=True, **{k: v.to(device) for k, v in inputs.items()})
+    cached = sum(layer.keys.numel() + layer.values.numel() for layer in cache.past_key_values.layers)
+    assert cached == kv["per_token"] * tokens + kv["per_image"] * images
 
 
 def test_vision_cache_adds_cross_attention_for_images():
@@ -70,4 +93,4 @@ def test_only_course_model_names_are_counted():
         with pytest.raises(ValueError, match="takes a course model name such as 'mistral-7b'"):
             kv_cache_bytes(not_a_name, 100)
     with pytest.raises(ValueError, match="model_type"):
-        _kv_cache_bytes(bare, 100)
+        kv_values(bare)

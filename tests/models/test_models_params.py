@@ -1,12 +1,14 @@
-"""The parameter counter: exact against the real transformers classes, within 1 % of the model cards."""
+"""The parameter counts: the shipped ones (sizes.json) and the arithmetic behind them (course.references.sizes),
+exact against the real transformers classes, within 1 % of the model cards."""
 
 import pytest
 import torch
 import transformers
 
 from course.models.configs import MODEL_NAMES, load_config, model_card
-from course.models.params import _count, count_parameters, non_embedding_parameters
+from course.models.params import count_parameters, non_embedding_parameters
 from course.models.tiny import build_tiny, tiny_config_dict
+from course.references.sizes import count_from_config
 
 
 def _real_size_model(name):
@@ -20,13 +22,14 @@ def _real_size_model(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_count_equals_the_real_class_at_full_size(name):
     model = _real_size_model(name)
-    assert count_parameters(name).total == sum(p.numel() for p in model.parameters())
+    real = sum(p.numel() for p in model.parameters())
+    assert count_parameters(name).total == count_from_config(load_config(name)).total == real
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_count_equals_a_tiny_model_built_from_the_real_class(name):
     model = build_tiny(name)
-    assert _count(tiny_config_dict(name)).total == sum(p.numel() for p in model.parameters())
+    assert count_from_config(tiny_config_dict(name)).total == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -59,8 +62,8 @@ def test_moe_active_is_total_minus_unused_experts():
 def test_gqa_shrinks_attention():
     config = load_config("mistral-7b")
     full = dict(config, num_key_value_heads=config["num_attention_heads"])
-    assert _count(full).by_part["attention"] > _count(config).by_part["attention"]
-    assert _count(config) == count_parameters("mistral-7b")
+    assert count_from_config(full).by_part["attention"] > count_from_config(config).by_part["attention"]
+    assert count_from_config(config) == count_parameters("mistral-7b")
 
 
 def test_non_embedding_parameters():
@@ -71,7 +74,7 @@ def test_non_embedding_parameters():
 
 def test_unsupported_model_type_is_a_clear_error():
     with pytest.raises(ValueError, match="supported"):
-        _count({"model_type": "bert"})
+        count_from_config({"model_type": "bert"})
     with pytest.raises(ValueError, match="course model name"):
         count_parameters("bert-base")
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.models.configs import _course_config
-from course.models.params import _count
+from course.models.params import count_parameters
 
 
 class Expert(nn.Module):
@@ -146,7 +146,9 @@ def forward_flops_per_token(name: str) -> int:
     multiplies.
 
     The embedding lookup is a copy, not a product, so it is left out; so are the
-    attention scores, which grow with the context rather than with the weights.
+    attention scores, which grow with the context rather than with the weights. The counts are the course's
+    (``count_parameters``: shipped in ``course/models/configs/sizes.json``, computed from the real configs).
     """
-    count = _count(_course_config(name, "forward_flops_per_token"))
+    _course_config(name, "forward_flops_per_token")  # a course model name, or an error that names this function
+    count = count_parameters(name)
     return 2 * (count.active - count.by_part["embeddings"])

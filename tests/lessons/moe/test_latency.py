@@ -8,7 +8,7 @@ import torch  # noqa: E402
 from course.lessons.moe import plots
 from course.lessons.moe.latency import contenders, time_forward
 from course.lessons.moe.training import RoutingRun
-from course.models.params import _count
+from course.references.sizes import count_from_config
 from course.timing import Timing  # noqa: E402
 
 matplotlib.use("Agg")
@@ -27,7 +27,7 @@ def test_dense_twins_match_the_moe_active_and_total_sizes():
     assert type(model).__name__ == "MixtralForCausalLM"
     assert sum(p.numel() for p in model.parameters()) == moe.total
     for contender in (moe, same_active, same_total):  # counted on the model, as the arithmetic counts its config
-        count = _count(contender.config())
+        count = count_from_config(contender.config())
         assert (contender.total, contender.active) == (count.total, count.active)
         assert contender.flops_per_token == 2 * (count.active - count.by_part["embeddings"])
     assert type(same_total.build()).__name__ == "MistralForCausalLM"
