@@ -10,8 +10,8 @@ free of the key).
 Graded exercises are checked outside the student's process: ``checks`` draws each run's inputs from a recorded
 seed and computes the expected results with the references (``course.references``, declared with ``exercise``),
 the ``probe`` runs the student's code on the inputs in the kernel through a ``drivers`` function, and ``values``
-carries plain data across. A test cell without a declared exercise runs through ``runner``, which reports a
-verdict out of band but shares the student's process.
+carries plain data across. Every graded test cell has a declared exercise: ``authoring`` writes the test cells
+from the declarations at release and refuses a graded cell without one.
 
 Nothing here imports torch, transformers or the quiz widgets, so the `course` command starts fast.
 """

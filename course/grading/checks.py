@@ -48,6 +48,12 @@ def build_checks(template: LessonTemplate, seed: int) -> dict[str, Check]:
     from ..references import exercises
 
     tests = {gid for nb in template.notebooks.values() for gid, s in nb.specs.items() if s.kind == "test"}
+    undeclared = sorted(tests - set(exercises(template.lesson)))
+    if undeclared:
+        raise CourseError(
+            f"{template.lesson} has graded test cells with no exercise declared in course/references "
+            f"({', '.join(undeclared)}): declare them, then run `course release --lesson {template.lesson}` again."
+        )
     checks = {}
     for grade_id, exercise in exercises(template.lesson).items():
         if grade_id not in tests:

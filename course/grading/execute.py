@@ -1,5 +1,6 @@
-"""Running one submission's notebook: a fresh sandboxed kernel, time limits, capped outputs, and verdicts
-for graded test cells that come from the runner (``runner.py``), never from what the cells print."""
+"""Running one submission's notebook: a fresh sandboxed kernel, time limits, capped outputs, and, in place of
+each graded test cell, the probe (``probe.py``), which runs the student's code on the check's inputs and hands
+back what it returned; nothing a cell prints decides a grade."""
 
 from __future__ import annotations
 
@@ -15,12 +16,11 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from . import sandbox
-from .cells import blank_hidden_tests, positions
+from .cells import positions
 from .exercise import Check
 from .files import ANSWERS
 from .kernel import Client, KernelManager, Limits, RunSettings, kernel_env, prepare_run_dir, responsive, stop
 from .probe import probe_call, read_observations
-from .runner import compile_test, runner_call
 from .template import LessonTemplate, NotebookTemplate
 
 __all__ = ["Limits", "RunOutcome", "RunSettings", "TIMEOUT_ENAME", "run_notebook", "run_submission"]
@@ -33,7 +33,6 @@ class RunOutcome:
     """What running a notebook produced: the notebook with outputs, and what the grader observed."""
 
     notebook: NotebookNode
-    passed: set[str] = field(default_factory=set)  # grade ids of test cells whose code all ran
     observations: dict[str, list | None] = field(default_factory=dict)  # grade id -> what a check's probe handed back
     ran: set[int] = field(default_factory=set)  # indices of the cells that were executed
     notes: list[str] = field(default_factory=list)
@@ -44,22 +43,14 @@ class RunOutcome:
 
 @dataclass
 class _Run:
-    """One notebook's run in progress: its kernel client, the runner's and the probe's secret names, and the
-    files they write to."""
+    """One notebook's run in progress: its kernel client, the probe's secret name and the file it writes to."""
 
     client: Client
-    verdicts: Path
     results: Path
     outcome: RunOutcome
     replies: dict[int, dict]
-    # the runner and the trust check live in the kernel under random names, so student code cannot name them
-    names: dict[str, str] = field(
-        default_factory=lambda: {
-            "runner": f"_course_run_{secrets.token_hex(6)}",
-            "trust": f"_course_trusted_{secrets.token_hex(6)}",
-            "probe": f"_course_probe_{secrets.token_hex(6)}",
-        }
-    )
+    # the probe lives in the kernel under a random name, so student code cannot name it
+    probe: str = field(default_factory=lambda: f"_course_probe_{secrets.token_hex(6)}")
 
 
 def _start(source: str) -> str:
@@ -75,13 +66,13 @@ def run_submission(
     answers: bytes | None,
     run_dir: Path,
     settings: RunSettings,
-    checks: dict[str, Check] | None = None,
+    checks: dict[str, Check],
 ) -> RunOutcome:
     """Step 3 of grading a submission: run its rebuilt notebook in the sandbox, with the lesson's other files
     from the release and the student's answers.json beside it (nothing else of the submission reaches the
-    kernel). A test cell with a check (``checks``) runs the probe on the check's inputs instead of its code;
-    other test cells run through the runner; quiz grade cells are not run (they are scored outside the kernel,
-    from answers.json)."""
+    kernel). In place of each test cell the probe runs the student's code on its check's inputs (``checks``, one
+    per test cell: ``checks.build_checks`` refuses a lesson with an undeclared one); quiz grade cells are not run
+    (they are scored outside the kernel, from answers.json)."""
     work = run_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     for relative in lesson.files:
@@ -91,16 +82,13 @@ def run_submission(
     if answers is not None:
         (work / ANSWERS).write_bytes(answers)
     index_of = positions(notebook.cells)
-    checks = checks or {}
-    probes = {index_of[g]: checks[g] for g, s in template.specs.items() if s.kind == "test" and g in checks}
-    tests = {index_of[g]: (g, s.source) for g, s in template.specs.items() if s.kind == "test" and g not in checks}
+    probes = {index_of[g]: checks[g] for g, s in template.specs.items() if s.kind == "test"}
     quizzes = {index_of[g] for g, s in template.specs.items() if s.kind == "quiz"}
-    return run_notebook(notebook, tests, run_dir, settings, quizzes, probes)
+    return run_notebook(notebook, run_dir, settings, quizzes, probes)
 
 
 def run_notebook(
     nb: NotebookNode,
-    tests: dict[int, tuple[str, str]],
     run_dir: Path,
     settings: RunSettings,
     skip: set[int] = frozenset(),
@@ -108,14 +96,12 @@ def run_notebook(
 ) -> RunOutcome:
     """Execute the code cells of ``nb`` in a fresh kernel in ``run_dir/work``.
 
-    ``tests`` maps cell index -> (grade id, trusted test source): those cells run through the runner and
-    pass only if the runner reports that all their code ran. ``probes`` maps cell index -> check: in place of
-    those cells the probe runs the student's code on the check's inputs, and what it hands back is kept in
-    ``RunOutcome.observations`` for the grader to compare. Cells in ``skip`` are not run; other code cells
-    run as they are.
+    ``probes`` maps cell index -> check: in place of those cells the probe runs the student's code on the
+    check's inputs, and what it hands back is kept in ``RunOutcome.observations`` for the grader to compare.
+    Cells in ``skip`` are not run; other code cells run as they are.
     """
     prepare_run_dir(run_dir, settings.cache)
-    return asyncio.run(_run(nb, tests, run_dir, settings, skip, probes or {}))
+    return asyncio.run(_run(nb, run_dir, settings, skip, probes or {}))
 
 
 def _client(
@@ -164,20 +150,20 @@ def _client(
     return client, km
 
 
-async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip, probes: dict[int, Check]) -> RunOutcome:
+async def _run(nb, run_dir: Path, settings: RunSettings, skip, probes: dict[int, Check]) -> RunOutcome:
     started = time.monotonic()
     limits = settings.limits
     env = kernel_env(run_dir, limits)
     replies: dict[int, dict] = {}
     client, km = _client(nb, run_dir, settings, env, replies)
     outcome = RunOutcome(nb, isolated=sandbox.isolation().available)
-    run = _Run(client, run_dir / "ipc" / "verdicts", run_dir / "ipc" / "results", outcome, replies)
+    run = _Run(client, run_dir / "ipc" / "results", outcome, replies)
     deadline = started + limits.submission_seconds
     log_path = run_dir / "ipc" / "kernel.log"  # the kernel process's own output, for diagnosis
     log = log_path.open("wb")
     try:
         async with client.async_setup_kernel(env=env, cwd=str(run_dir / "work"), stdout=log, stderr=log):
-            await _install_runner(run, settings.trusted_roots)
+            await _install_probe(run)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip() or index in skip:
                     continue
@@ -189,7 +175,7 @@ async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip, probes: di
                     )
                     break
                 client.timeout = max(1, int(min(limits.cell_seconds, remaining)))
-                if await _run_cell(run, cell, index, tests.get(index), probes.get(index)):
+                if await _run_cell(run, cell, index, probes.get(index)):
                     break
     except RuntimeError as err:  # the kernel did not start: a problem of the grading machine, not the student
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
@@ -214,14 +200,11 @@ async def _run(nb, tests, run_dir: Path, settings: RunSettings, skip, probes: di
     return outcome
 
 
-async def _install_runner(run: _Run, trusted_roots: list[str]) -> None:
-    names, client = run.names, run.client
+async def _install_probe(run: _Run) -> None:
+    client = run.client
     code = (
-        "from course.grading.runner import install as _course_install\n"
-        f"_course_install({names['runner']!r}, {names['trust']!r}, {str(run.verdicts)!r}, {trusted_roots!r}, "
-        "globals())\n"
         "from course.grading.probe import install as _course_install\n"
-        f"_course_install({names['probe']!r}, {str(run.results)!r}, globals())\n"
+        f"_course_install({run.probe!r}, {str(run.results)!r}, globals())\n"
         "del _course_install\n"
     )
     cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
@@ -232,32 +215,21 @@ async def _install_runner(run: _Run, trusted_roots: list[str]) -> None:
         client.nb.cells.pop()
     errors = [o for o in cell.outputs if o.get("output_type") == "error"]
     if errors:
-        raise RuntimeError(f"the grader's runner did not start in the kernel: {errors[0].get('evalue')}")
+        raise RuntimeError(f"the grader's probe did not start in the kernel: {errors[0].get('evalue')}")
 
 
-async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None, check: Check | None) -> bool:
-    """Run one cell; record the verdict of a test cell, or what a check's probe handed back. True when the
-    kernel is gone and grading must stop."""
-    client, outcome, names = run.client, run.outcome, run.names
+async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
+    """Run one cell, or in place of a test cell the probe on its check's inputs, keeping what it handed back.
+    True when the kernel is gone and grading must stop."""
+    client, outcome = run.client, run.outcome
     source = cell.source
     nonce = secrets.token_hex(16)
     if check is not None:
         outcome.observations[check.grade_id] = None  # until the probe hands something back
-        cell.source = probe_call(names["probe"], nonce, check.request())
-    elif test is not None:
-        grade_id, trusted = test
-        filename = f"<grade cell {grade_id}>"
-        # Tracebacks in the kernel quote the test's lines; hidden ones are blanked (line numbers stay).
-        cell.source = runner_call(
-            names["runner"],
-            nonce,
-            compile_test(trusted, names["trust"], filename),
-            blank_hidden_tests(trusted),
-            filename,
-        )
+        cell.source = probe_call(run.probe, nonce, check.request())
     try:
-        # a test's call (its compiled code) stays out of the history a later cell could print
-        await client.async_execute_cell(cell, index, store_history=test is None and check is None)
+        # the probe's call stays out of the history a later cell could print
+        await client.async_execute_cell(cell, index, store_history=check is None)
     except DeadKernelError:
         outcome.notes.append(
             f"The kernel stopped in the cell starting {_start(source)} (the code exited the "
@@ -278,18 +250,10 @@ async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None, c
                 traceback=content.get("traceback", []),
             )
         )
-    # Code under test shares the process and can write a pass line for the running test; it counts only if
-    # the test then ran to its end: no fail line for it, no error in the cell and no timeout.
+    # Student code shares the process and can write a line for the running probe; only the probe's own line, the
+    # last one for this nonce, counts, and only when the cell then finished (no error, no timeout).
     if check is not None and content.get("status") == "ok":
         outcome.observations[check.grade_id] = read_observations(run.results, nonce)
-    lines = _tail(run.verdicts).splitlines()
-    if (
-        test is not None
-        and f"{nonce} pass" in lines
-        and not any(line.startswith(f"{nonce} fail") for line in lines)
-        and content.get("status") == "ok"
-    ):
-        outcome.passed.add(test[0])
     if content.get("ename") == TIMEOUT_ENAME:
         outcome.notes.append(
             f"The cell starting {_start(cell.source)} ran past its time limit ({client.timeout} s) and was interrupted."
@@ -298,13 +262,3 @@ async def _run_cell(run: _Run, cell, index: int, test: tuple[str, str] | None, c
             outcome.notes.append("The kernel did not stop when interrupted; cells after it were not run.")
             return True
     return False
-
-
-def _tail(path: Path, size: int = 1 << 20) -> str:
-    """The end of the verdict file (the kernel can write to it too, so never read it whole)."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
-            return handle.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""

@@ -68,7 +68,7 @@ def _settings(limits: Limits | None, workers: int) -> RunSettings:
     limits = limits or Limits()
     if workers > 1 and not limits.threads:
         limits = Limits(**{**limits.__dict__, "threads": max(1, multiprocessing.cpu_count() // workers)})
-    return RunSettings(limits, sandbox.library_roots(), cache_root())
+    return RunSettings(limits, cache_root())
 
 
 def grade(

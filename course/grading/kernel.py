@@ -34,7 +34,6 @@ class RunSettings:
     """What every submission's kernel of one grading run shares (picklable: sent to worker processes)."""
 
     limits: Limits
-    trusted_roots: list[str]  # library folders whose code the runner trusts (``sandbox.library_roots``)
     cache: Path | None = None  # the course cache, offered read-only
 
 

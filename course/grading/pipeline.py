@@ -81,18 +81,15 @@ def _grade_notebook(job: Job, name: str, answers: dict[str, list[str]], result: 
     data, problem = job.files.notebooks.get(name), job.files.problems.get(f"{name}.ipynb")
     notebook, notes, why = rebuild_submission(template, data, problem)
     result.notes += notes
-    passed: set[str] = set()
     observations: dict[str, list | None] = {}
     if not why:
         outcome = run_submission(
             notebook, template, job.template, job.files.answers, job.run_dir, job.settings, job.checks
         )
-        passed, observations, result.isolated = outcome.passed, outcome.observations, outcome.isolated
+        observations, result.isolated = outcome.observations, outcome.isolated
         result.built.update(outcome.built)
         result.notes += outcome.notes
-    result.scores[name], result.comments[name] = score_notebook(
-        template, notebook, passed, answers, job.checks, observations
-    )
+    result.scores[name], result.comments[name] = score_notebook(template, notebook, answers, job.checks, observations)
     add_notes_cell(notebook, result.notes)
     nbformat.validate(notebook)
     result.notebooks[name] = nbformat.writes(notebook)

@@ -66,7 +66,8 @@ def python_paths() -> tuple[str, ...]:
 
 
 def library_roots() -> list[str]:
-    """The Python installation and the ``course`` package: the code a graded test may trust."""
+    """The Python installation and the ``course`` package: the code a kernel may read (and nothing else of the
+    machine but what ``readonly_paths`` adds)."""
     return [*python_paths(), str(package_dir())]
 
 

@@ -1,10 +1,10 @@
 """Step 4 of grading a submission: the score of each grade cell, and nbgrader's "No response." comments.
 
-A test cell with a check scores when what the student's code handed back matches the reference results the
-grader computed (``exercise.Check.verdict``; the cell then shows one line saying how many cases matched); any
-other test cell scores when the runner reported that all its code ran; a quiz grade cell is scored here, outside
-the student's kernel, from the recorded answers and the key in the gradebook (the recorded choice must equal
-the key exactly); a manually graded answer left as released scores 0, otherwise it waits for the instructor.
+A test cell scores when what the student's code handed back matches the reference results the grader computed
+for its check (``exercise.Check.verdict``; the cell then shows one line saying how many cases matched); a quiz
+grade cell is scored here, outside the student's kernel, from the recorded answers and the key in the gradebook
+(the recorded choice must equal the key exactly); a manually graded answer left as released scores 0, otherwise
+it waits for the instructor.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from .template import NotebookTemplate
 def score_notebook(
     template: NotebookTemplate,
     notebook: NotebookNode,
-    passed: set[str],
     answers: dict[str, list[str]],
-    checks: dict[str, Check] | None = None,
-    observations: dict[str, list | None] | None = None,
+    checks: dict[str, Check],
+    observations: dict[str, list | None],
 ) -> tuple[dict[str, float | None], dict[str, str | None]]:
     """(scores by grade id, comments by solution id). A quiz grade cell gets, as outputs, one error per wrong
     question (naming the question, never the key)."""
@@ -31,12 +30,10 @@ def score_notebook(
     comments: dict[str, str | None] = {}
     for grade_id, spec in template.specs.items():
         cell = notebook.cells[index_of[grade_id]]
-        if spec.kind == "test" and grade_id in (checks or {}):
-            ok, line = checks[grade_id].verdict((observations or {}).get(grade_id))
+        if spec.kind == "test":
+            ok, line = checks[grade_id].verdict(observations.get(grade_id))
             scores[grade_id] = spec.points if ok else 0.0
             cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=line + "\n")]
-        elif spec.kind == "test":
-            scores[grade_id] = spec.points if grade_id in passed else 0.0
         elif spec.kind == "quiz":
             wrong = [q for q, key in spec.quiz_keys.items() if set(answers.get(q, [])) != key]
             scores[grade_id] = 0.0 if wrong else spec.points

@@ -1,6 +1,6 @@
 """The kernel a submission runs in: sandbox (no network, nothing of the course visible, only its run folder
 writable), Python's safe path, time limits per cell and per notebook, capped output, a dying kernel, and
-test verdicts that do not depend on what the notebook shows."""
+and checks whose results do not depend on what the notebook shows or forges."""
 
 import os
 import socket
@@ -9,11 +9,11 @@ import threading
 import nbformat
 import pytest
 
-from course.grading import sandbox
+from course.grading import sandbox, values
 from course.grading.execute import Limits, RunSettings, run_notebook
+from course.grading.exercise import EXACT, Check, call
 from course.grading.layout import CourseLayout
 
-ROOTS = sandbox.library_roots()
 ISOLATION = sandbox.isolation()
 needs_sandbox = pytest.mark.skipif(
     not ISOLATION.available and os.environ.get("CI") != "true",
@@ -21,11 +21,20 @@ needs_sandbox = pytest.mark.skipif(
 )
 
 
-def _run(tmp_path, sources, tests=None, **limits):
+def _check(grade_id, target, cases, expected):
+    """A check of ``target`` on ``cases`` (argument lists), as the grader builds one."""
+    return Check(grade_id, target, "call", [call(*args) for args in cases], expected, EXACT)
+
+
+def _run(tmp_path, sources, probes=None, **limits):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    for index, (grade_id, _) in (tests or {}).items():
-        nb.cells[index].metadata["nbgrader"] = {"grade_id": grade_id}
-    return run_notebook(nb, tests or {}, tmp_path / "run", RunSettings(Limits(**limits), ROOTS))
+    for index, check in (probes or {}).items():
+        nb.cells[index].metadata["nbgrader"] = {"grade_id": check.grade_id}
+    return run_notebook(nb, tmp_path / "run", RunSettings(Limits(**limits)), probes=probes)
+
+
+def _verdicts(outcome, probes):
+    return {c.grade_id: c.verdict(outcome.observations.get(c.grade_id))[0] for c in probes.values()}
 
 
 def _text(cell):
@@ -75,7 +84,7 @@ print("work folder writable")
     assert not (sandbox.package_dir() / "written-by-student").exists()
 
 
-def test_modules_beside_the_notebook_are_not_imported_and_verdicts_come_from_the_runner(tmp_path):
+def test_modules_beside_the_notebook_are_not_imported_and_results_come_from_the_probe(tmp_path):
     work = tmp_path / "run" / "work"
     work.mkdir(parents=True)
     (work / "helper_module.py").write_text("VALUE = 1\n")
@@ -84,28 +93,31 @@ def test_modules_beside_the_notebook_are_not_imported_and_verdicts_come_from_the
         "IPython.core.interactiveshell.InteractiveShell.showtraceback = lambda *a, **k: None\n"
         "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"
     )
+    probes = {
+        2: _check("good", "f", [[1], [5]], [2, 6]),
+        3: _check("bad", "f", [[1]], [3]),
+        5: _check("raises", "g", [[2]], [4]),
+    }
     outcome = _run(
         tmp_path,
         [
             "try:\n    import helper_module\n    print('imported')\nexcept ImportError:\n    print('not importable')",
-            "def f(x):\n    return x + 1",
+            "def f(x):\n    return x + 1\ndef g(x):\n    raise ValueError(x)",
             "placeholder",
             "placeholder",
             hide,
             "placeholder",
-            "print([line for line in In[:-1] if '_course_run' in line or 'f(1) == 3' in line])",
+            "print([line for line in In[:-1] if '_course_probe' in line])",
         ],
-        tests={
-            2: ("good", "assert f(1) == 2"),
-            3: ("bad", "assert f(1) == 3"),
-            5: ("hidden", "assert f(2) == 4"),
-        },
+        probes,
     )
     assert _text(outcome.notebook.cells[0]) == "not importable\n"
-    assert outcome.passed == {"good"}, "a failing test fails even when the notebook hides errors"
-    assert outcome.notebook.cells[3].outputs[0]["ename"] == "AssertionError"
+    assert _verdicts(outcome, probes) == {"good": True, "bad": False, "raises": False}
+    assert outcome.observations["good"] == [2, 6], "the probe hands back what the function returned"
+    raised = values.decode(outcome.observations["raises"])
+    assert raised == [{"__raised__": "ValueError"}], "even when the notebook hides errors"
     assert outcome.notebook.cells[2].source == "placeholder", "the notebook keeps the cell's own source"
-    assert _text(outcome.notebook.cells[6]) == "[]\n", "tests stay out of the history a cell can print"
+    assert _text(outcome.notebook.cells[6]) == "[]\n", "the probe's calls stay out of the history a cell can print"
 
 
 def test_a_looping_cell_is_interrupted_and_the_rest_still_runs(tmp_path):
@@ -159,7 +171,7 @@ def test_the_course_cache_is_read_only_and_private_builds_are_reported(tmp_path)
             )
         ]
     )
-    outcome = run_notebook(nb, {}, tmp_path / "run", RunSettings(Limits(), ROOTS, cache))
+    outcome = run_notebook(nb, tmp_path / "run", RunSettings(Limits(), cache))
     text = _text(outcome.notebook.cells[0])
     assert "trusted" in text
     assert (cache / "built-by-instructor" / "weights.txt").read_text() == "trusted"
@@ -187,32 +199,39 @@ def test_a_course_folder_under_tmp_is_sandboxed_too(tmp_path):
 
 
 FORGE = '''
-import os, re
+import json, os, re
 
 
 def forge():
-    """Write a pass verdict for the running test: its nonce is in the request, its file open in the process."""
+    """Write the right-looking results for the running check: its nonce is in the request, its file open in the
+    process."""
     code = get_ipython().kernel.get_parent()["content"]["code"]
     nonce = re.search(r"\\('([0-9a-f]{32})'", code).group(1)
     for fd in os.listdir("/proc/self/fd"):
-        if os.path.realpath(f"/proc/self/fd/{fd}").endswith("verdicts"):
-            os.write(int(fd), f"{nonce} pass\\n".encode())
+        if os.path.realpath(f"/proc/self/fd/{fd}").endswith("results"):
+            os.write(int(fd), (json.dumps({"nonce": nonce, "observations": [2]}) + "\\n").encode())
 '''
 
 
-def test_a_forged_pass_does_not_count_when_the_test_then_fails_or_hangs(tmp_path):
+def test_forged_results_do_not_count_the_probes_own_do(tmp_path):
+    probes = {
+        3: _check("forged-then-wrong", "wrong", [[1]], [2]),
+        4: _check("forged-then-raise", "fail", [[1]], [2]),
+        5: _check("forged-then-hang", "hang", [[1]], [2]),  # last: the kernel does not survive it
+    }
     outcome = _run(
         tmp_path,
         [
             FORGE,
-            "def wrong(x):\n    forge()\n    return x",
+            "def wrong(x):\n    forge()\n    return x\ndef fail(x):\n    forge()\n    raise SystemExit",
             "def hang(x):\n    forge()\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
             "    while True:\n        pass",
             "placeholder",
             "placeholder",
+            "placeholder",
         ],
-        tests={3: ("forged-then-wrong", "assert wrong(1) == 2"), 4: ("forged-then-hang", "assert hang(1) == 2")},
+        probes,
         cell_seconds=3,
     )
-    assert outcome.notebook.cells[3].outputs[0]["ename"] == "AssertionError", "the forger found the nonce"
-    assert outcome.passed == set()
+    assert outcome.observations["forged-then-wrong"] == [1], "the probe's own line, written last, is what counts"
+    assert not any(_verdicts(outcome, probes).values()), "no forged result counts"

@@ -1,11 +1,8 @@
 """Grading's pure parts: quiz keys from grade cells, rebuilding a tampered notebook around the lesson's
-trusted cells, reading submission files without trusting them, and the strict comparisons of the runner."""
+trusted cells, reading submission files without trusting them,"""
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -187,97 +184,3 @@ def test_answers_are_read_strictly(tmp_path):
     assert parse_answers(None, scratch) == ({}, None)
     assert parse_answers(b'{"answers": {"q1": "b"}}', scratch)[1].startswith("answers.json does not hold")
     assert parse_answers(b"{nope", scratch) == ({}, "answers.json is not valid JSON")
-
-
-STRICT = textwrap.dedent("""
-    import base64, json, sys, tempfile
-    from course.grading.runner import compile_test, install
-    ns = {"__name__": "__main__"}
-    verdicts = tempfile.mktemp()
-    install("run", "trusted", verdicts, [sys.prefix, sys.base_prefix], ns)
-    b64 = lambda data: base64.b64encode(data).decode()
-    tests = {name: (b64(compile_test(test, "trusted", name)), b64(test.encode()))  # as the grader does
-             for name, test in json.loads(sys.argv[2]).items()}
-    dumps = json.dumps
-    exec(sys.argv[1], ns)  # the student's definitions, which may break builtins for everyone but the runner
-    results = {}
-    for name, (code, source) in tests.items():
-        try:
-            ns["run"](name, code, source, name)
-            results[name] = "pass"
-        except BaseException as error:
-            results[name] = type(error).__name__ + ": " + str(error)[:60]
-    print(dumps(results))
-""")
-
-
-def _strict(student: str, tests: dict[str, str]) -> dict[str, str]:
-    out = subprocess.run([sys.executable, "-c", STRICT, student, json.dumps(tests)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def test_strict_comparisons_refuse_objects_that_agree_with_anything():
-    student = textwrap.dedent("""
-        import collections, numpy as np, torch
-        class Anything:
-            def __eq__(self, other): return True
-            def __sub__(self, other): return 0
-            def __contains__(self, item): return True
-        class Sneaky(int):
-            def __eq__(self, other): return True
-        class Honest(int):
-            pass
-        Point = collections.namedtuple("Point", "x y")
-        def anything(): return Anything()
-        def sneaky(): return Sneaky(0)
-        def honest(): return Honest(3)
-        def nested(): return {"a": [1, (2, Anything())]}
-        def point(): return Point(1, 2)
-        def array(): return np.arange(3)
-        def tensor(): return torch.ones(2)
-        def objects(): return np.array([Anything()], dtype=object)
-    """)
-    results = _strict(
-        student,
-        {
-            "eq": "assert anything() == 8",
-            "sub": "assert abs(anything() - 8) < 1e-9",
-            "in": "assert 8 in anything()",
-            "int-subclass": "assert sneaky() == 8",
-            "nested": "assert nested() == {'a': [1, (2, 3)]}",
-            "object-array": "assert (objects() == 5).all()",
-            "honest-int": "assert honest() == 3",
-            "namedtuple": "assert point() == (1, 2)",
-            "numpy": "assert (array() == [0, 1, 2]).all()",
-            "torch": "assert torch.equal(tensor() * 2, torch.full((2,), 2.0))",
-            "wrong": "assert honest() == 4",
-            "identity": "assert honest() is not None",
-        },
-    )
-    for name in ("eq", "sub", "in", "int-subclass", "nested", "object-array"):
-        assert results[name].startswith("AssertionError: the grader compares only plain values"), (
-            name,
-            results,
-        )
-    for name in ("honest-int", "namedtuple", "numpy", "torch", "identity"):
-        assert results[name] == "pass", (name, results[name])
-    assert results["wrong"] == "AssertionError: "
-
-
-def test_runner_uses_real_builtins_and_reports_tracing():
-    student = textwrap.dedent("""
-        import builtins, sys
-        def sum(values, start=0):
-            return 0
-        builtins.len = lambda value: 3
-        def traced():
-            sys.settrace(lambda *args: None)
-            return 1
-    """)
-    results = _strict(
-        student,
-        {"sum": "assert sum([1, 2]) == 3", "len": "assert len([1]) == 1", "trace": "assert traced() == 1"},
-    )
-    assert results["sum"] == "pass" and results["len"] == "pass"
-    assert results["trace"].startswith("AssertionError: the code under test installed a trace")
