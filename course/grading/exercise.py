@@ -51,10 +51,18 @@ class Exercise:
     """One graded exercise: ``target`` is what the student defines; ``cases(rng)`` draws a run's inputs and
     ``edge_cases`` are always checked (errors that must be raised, empty inputs, boundaries). A case is what the
     driver takes; for the default driver, ``call``, it is ``{"args": [...], "kwargs": {...}}`` (see
-    :func:`call`)."""
+    :func:`call`).
+
+    The declaration is also the test cell's source: ``course release`` writes the cell ``grade_id`` (worth
+    ``points``) after the solution cell that defines ``target``, with ``tests`` (what the student can run before
+    submitting) under a header that says what the grader does on submission (``about``, completing "When you
+    submit, the grader also ..."). See ``course.grading.authoring``."""
 
     grade_id: str  # the test cell whose points it carries
     target: str
+    points: int
+    about: str
+    tests: str
     reference: Callable
     cases: Callable[[random.Random], Sequence[dict]]
     edge_cases: Sequence[dict] = ()

@@ -1,4 +1,5 @@
-"""`course release`: build the student version of every lesson, then prove it leaks nothing."""
+"""`course release`: write the declared exercises' test cells into the source notebooks, build the student
+version of every lesson, then prove it leaks nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 
 from . import cells
+from .authoring import write_lesson_test_cells
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, run_nbgrader
 
@@ -13,12 +15,16 @@ from .nbgrader_runner import CourseError, database_url, run_nbgrader
 def release(root: Path, wanted: list[str] | None = None, db_url: str | None = None) -> list[Path]:
     """Generate the release folder of each lesson from its source folder and verify it.
 
-    The lessons' grade cells (with hidden tests and quiz keys) are recorded in the gradebook: gradebook.db,
-    or the database at ``db_url``."""
+    First each declared exercise's test cell is written into the source notebook from its declaration
+    (``course.grading.authoring``); a graded cell with no declaration stops the release. The lessons' grade cells
+    are recorded in the gradebook: gradebook.db, or the database at ``db_url``."""
+    from ..references import exercises
+
     layout = CourseLayout.load(root)
     released = []
     db_url = database_url(db_url) if db_url else None
     for lesson in layout.check_lessons(wanted):
+        write_lesson_test_cells(sorted(layout.source_dir(lesson).glob("*.ipynb")), exercises(lesson), lesson)
         # nbgrader reads the folder names from the same nbgrader_config.py as the layout
         run_nbgrader(
             layout.root,

@@ -182,10 +182,80 @@ _CHOOSE_EDGE_CASES = [
 ]
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_ORT_GREEDY_TESTS = r'''
+class ScriptedSession:
+    """Favours (last token + 1) mod 6 and checks what it is fed."""
+
+    def __init__(self):
+        self.lengths = []
+
+    def run(self, output_names, feed):
+        x = feed["input_ids"]
+        assert x.dtype == np.int64 and x.ndim == 2 and x.shape[0] == 1, "feed int64 of shape (1, n)"
+        self.lengths.append(x.shape[1])
+        logits = np.zeros((1, x.shape[1], 6), dtype=np.float32)
+        logits[0, np.arange(x.shape[1]), (x[0] + 1) % 6] = 1.0
+        return [logits]
+
+
+scripted = ScriptedSession()
+assert ort_greedy(scripted, [1], 10, eos_id=4) == [2, 3], "stop at EOS and leave it out"
+assert scripted.lengths == [1, 2, 3], "each step must feed the whole sequence so far"
+assert ort_greedy(ScriptedSession(), [0, 1], 3) == [2, 3, 4], "the last position decides"
+assert ort_greedy(session, ids, 0, tokenizer.eos_token_id) == [], "no new tokens asked, none returned"
+'''
+
+_LATENCY_STATS_TESTS = r'''
+class FakeClock:
+    """A clock that only moves when the timed function runs: each call takes the next duration."""
+
+    def __init__(self, durations):
+        self.now, self.durations, self.calls = 0.0, list(durations), 0
+
+    def __call__(self):
+        return self.now
+
+    def work(self):
+        self.now += self.durations[self.calls]
+        self.calls += 1
+
+
+fake = FakeClock([100.0, 3.0, 1.0, 2.0, 5.0, 4.0])  # the first call is the warm-up
+median, iqr = latency_stats(fake.work, repeats=5, warmup=1, clock=fake)
+assert fake.calls == 6, "one warm-up call plus five timed calls"
+assert median == 3.0 and iqr == 2.0, "median of 1..5 is 3, quartiles 2 and 4"
+'''
+
+_CHOOSE_DEPLOYMENT_TESTS = r"""
+from types import SimpleNamespace
+
+
+def _r(name, size, tokens, em):
+    return SimpleNamespace(name=name, size_bytes=size, tokens_per_second=tokens, exact_match=em)
+
+
+assert choose_deployment(results) in benchmark.BACKENDS, "return the name of one of the measured backends"
+assert choose_deployment(results, max_drop=1.0) in benchmark.BACKENDS
+base = _r("PyTorch fp32", 4000, 100.0, 0.90)
+rows_ = [base, _r("ORT fp32", 4000, 300.0, 0.90), _r("ORT int8", 1000, 250.0, 0.80)]
+assert choose_deployment(rows_) == "ORT fp32", "int8 lost 10 points: not allowed with max_drop=0"
+assert choose_deployment(rows_, max_drop=0.10) == "ORT int8", "the smallest that qualifies, even if not the fastest"
+assert choose_deployment([base, _r("ORT int8", 1000, 90.0, 0.90)]) == "PyTorch fp32", "slower than the reference"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-ort-greedy",
         target="ort_greedy",
+        points=2,
+        about=(
+            "runs your loop over sessions it builds itself (other vocabularies, random logits, with or without EOS), "
+            "and compares the new tokens and what the session was fed with the course's loop."
+        ),
+        tests=_ORT_GREEDY_TESTS,
         reference=ort_greedy,
         cases=_greedy_cases,
         edge_cases=_GREEDY_EDGE_CASES,
@@ -195,6 +265,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-latency-stats",
         target="latency_stats",
+        points=2,
+        about=(
+            "times fake work with durations it draws itself (outliers, one sample, no warm-up, repeats < 1) and "
+            "compares your (median, IQR) and the number of calls with the course's."
+        ),
+        tests=_LATENCY_STATS_TESTS,
         reference=latency_stats,
         cases=_latency_cases,
         edge_cases=_LATENCY_EDGE_CASES,
@@ -204,6 +280,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-choose-deployment",
         target="choose_deployment",
+        points=2,
+        about=(
+            "calls your function on lists of measurements it draws itself (ties in size, speed and exact-match, "
+            "several values of max_drop), and compares with the course's choice."
+        ),
+        tests=_CHOOSE_DEPLOYMENT_TESTS,
         reference=choose_deployment,
         cases=_choose_cases,
         edge_cases=_CHOOSE_EDGE_CASES,

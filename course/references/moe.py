@@ -193,10 +193,49 @@ def _active_edge_cases() -> list[dict]:
     return cases
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_TOP_K_ROUTER_TESTS = r"""
+torch.manual_seed(1)
+h, W = torch.randn(10, 16), torch.randn(6, 16)
+w, i = top_k_router(h, W, 2)
+assert w.shape == (10, 2) and i.shape == (10, 2), "weights and indices must both be (tokens, k)"
+assert torch.allclose(w.sum(dim=-1), torch.ones(10), atol=1e-5), "each token's weights must sum to one"
+assert torch.equal(i, (h @ W.T).topk(2, dim=-1).indices), "indices: the k highest-scoring experts, best first"
+print("visible checks passed")
+"""
+
+_MYMOELAYER_TESTS = r"""
+torch.manual_seed(2)
+mine = MyMoELayer(32, 64, num_experts=8, top_k=2)
+x = torch.randn(2, 5, 32)
+with torch.no_grad():
+    y = mine(x)
+    expected = to_transformers_block(mine, "mixtral")(x)  # transformers' MixtralSparseMoeBlock, same weights
+assert y.shape == x.shape, f"output shape {tuple(y.shape)} must equal the input shape {tuple(x.shape)}"
+gap = (y - expected).abs().max().item()
+print(f"largest difference from transformers' MixtralSparseMoeBlock: {gap:.1e}")
+assert gap < 1e-5, "your layer does not compute what Mixtral's MoE block computes"
+"""
+
+_ACTIVE_PARAMETERS_TESTS = r"""
+phi_config, phi_count = load_config("phi-3.5-moe"), count_parameters("phi-3.5-moe")
+got = active_parameters(phi_config, phi_count.total)
+print(f"Phi-3.5-MoE: {got / 1e9:.2f}B active")
+assert abs(got / model_card("phi-3.5-moe").published_active - 1) < 0.01, "not within 1 % of the model card"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-top-k-router",
         target="top_k_router",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (sizes, k, and k out of range), and compares the weights "
+            "and indices with the course's reference."
+        ),
+        tests=_TOP_K_ROUTER_TESTS,
         reference=top_k_router,
         cases=_router_cases,
         edge_cases=_router_edge_cases(),
@@ -205,6 +244,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-moe-layer",
         target="MyMoELayer",
+        points=3,
+        about=(
+            "builds your layer with weights it draws itself, runs it on inputs of several shapes, and compares the "
+            "output, and which experts ran, with the course's reference."
+        ),
+        tests=_MYMOELAYER_TESTS,
         reference=MoELayer,
         cases=_layer_cases,
         edge_cases=_layer_edge_cases(),
@@ -214,6 +259,11 @@ EXERCISES = [
     Exercise(
         grade_id="test-active-parameters",
         target="active_parameters",
+        points=2,
+        about=(
+            "calls your function on configs it draws itself (MoE and dense), and compares with the course's reference."
+        ),
+        tests=_ACTIVE_PARAMETERS_TESTS,
         reference=active_parameters,
         cases=_active_cases,
         edge_cases=_active_edge_cases(),

@@ -29,10 +29,21 @@ def _linear_cases(rng: random.Random) -> list[dict]:
     return cases
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_LINEAR_PARAMETERS_TESTS = r"""
+assert linear_parameters(3, 2) == 8, "3 inputs x 2 outputs = 6 weights, plus 2 biases"
+assert linear_parameters(3, 2, bias=False) == 6, "without bias, only the 6 weights count"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-linear-parameters",
         target="linear_parameters",
+        points=2,
+        about="calls your function on inputs it draws itself, and compares with PyTorch.",
+        tests=_LINEAR_PARAMETERS_TESTS,
         reference=linear_parameters,
         cases=_linear_cases,
         edge_cases=[call(1, 1, bias=True), call(1, 1, bias=False), call(3, 2), call(4096, 14336, bias=False)],

@@ -243,10 +243,49 @@ _BREAK_EVEN_EDGE = [
 ]
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_THREE_C_PROMPT_TESTS = r"""
+built = three_c_prompt("Route the ticket.", "I was charged twice.", context="Quill is a note-taking app.",
+                       constraints=["Answer with one label.", "Do not explain."])
+assert built == (
+    "Route the ticket.\n\nContext: Quill is a note-taking app.\n\n"
+    "Constraints:\n- Answer with one label.\n- Do not explain.\n\n"
+    "Input: I was charged twice.\nOutput:"
+), built
+assert three_c_prompt("Route the ticket.", "Hi") == "Route the ticket.\n\nInput: Hi\nOutput:"
+"""
+
+_COST_PER_1000_REQUESTS_TESTS = r"""
+_prompt, _answer = "Route this ticket: my card was declined.", "billing"
+_n_in, _n_out = count_tokens(_prompt, "tekken"), count_tokens(_answer, "tekken")
+_expected = 1000 * (_n_in * 2.0 + _n_out * 8.0) / 1e6
+assert abs(cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, 8.0) - _expected) < 1e-12
+assert cost_per_1000_requests("", "", "tekken", 2.0, 8.0) == 0
+"""
+
+_TOP_K_TESTS = r"""
+assert top_k([0.2, 1.5, 0.7], 2) == [1, 2]
+assert top_k([1.0, 3.0, 3.0, 0.5], 2) == [1, 2], "ties go to the lower index"
+"""
+
+_BREAK_EVEN_VOLUME_TESTS = r"""
+assert break_even_volume(1000, 0.75, 0.25) == 2000
+assert break_even_volume(100, 0.3, 0.2) == 1000, "round upfront / saving before the ceiling"
+assert break_even_volume(1000, 0.5, 0.5) is None, "no saving per request: never"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-three-c-prompt",
         target="three_c_prompt",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (other instructions, contexts, constraints and tickets, "
+            "with stray spaces and empty parts) and compares with the reference."
+        ),
+        tests=_THREE_C_PROMPT_TESTS,
         reference=three_c_prompt,
         cases=_three_c_cases,
         edge_cases=_THREE_C_EDGE,
@@ -255,6 +294,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-cost-per-1000",
         target="cost_per_1000_requests",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (tickets, notes and passages in several languages, both "
+            "tokenizers, random and negative rates) and compares with the reference."
+        ),
+        tests=_COST_PER_1000_REQUESTS_TESTS,
         reference=cost_per_1000_requests,
         cases=_cost_cases,
         edge_cases=_COST_EDGE,
@@ -263,6 +308,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-top-k",
         target="top_k",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (random scores with ties, lists and arrays, BM25 scores of"
+            " the course notes, bad k) and compares with the reference."
+        ),
+        tests=_TOP_K_TESTS,
         reference=top_k,
         cases=lambda rng: [*_numpy_edge(), *_top_k_cases(rng)],
         edge_cases=_TOP_K_EDGE,
@@ -271,6 +322,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-break-even",
         target="break_even_volume",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (random costs, exact divisions, no saving, negative costs)"
+            " and compares with the reference."
+        ),
+        tests=_BREAK_EVEN_VOLUME_TESTS,
         reference=break_even_volume,
         cases=_break_even_cases,
         edge_cases=_BREAK_EVEN_EDGE,

@@ -177,10 +177,41 @@ def _deployment_edge() -> list[dict]:
     return [{"texts": _passages()}]
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_COUNT_DENSE_PARAMETERS_TESTS = r"""
+toy = {"vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2,
+       "num_key_value_heads": 1, "intermediate_size": 8, "tie_word_embeddings": True}
+# embeddings 40 + q 16 + k 8 + v 8 + o 16 + mlp 96 + norms 8 + final norm 4
+assert count_dense_parameters(toy) == 196, count_dense_parameters(toy)
+assert count_dense_parameters(dict(toy, tie_word_embeddings=False)) == 236
+assert count_dense_parameters(load_config("mistral-7b")) == 7_248_023_552, "Mistral 7B, from its config"
+"""
+
+_KV_CACHE_SIZE_TESTS = r"""
+mistral = load_config("mistral-7b")
+assert kv_cache_size(mistral, 1, 1, 2) == 131_072, "32 layers x 2 x 8 KV heads x 128 dims x 2 bytes"
+assert kv_cache_size(mistral, 4096, 2, 2) == 2 * 4096 * 131_072
+"""
+
+_CHOOSE_DEPLOYMENT_TESTS = r"""
+choice = choose_deployment()
+assert set(choice) == {"model", "tokenizer", "precision"}, "return exactly the keys model, tokenizer, precision"
+assert choice["model"] in deployment.MODEL_TOKENIZER, f"model must be one of {sorted(deployment.MODEL_TOKENIZER)}"
+assert choice["precision"] in fit.PRECISIONS, f"precision must be one of {fit.PRECISIONS}"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-count-parameters",
         target="count_dense_parameters",
+        points=3,
+        about=(
+            "calls your function on configs it draws itself (the course's dense models and random ones, with and "
+            "without GQA, head_dim and tied embeddings) and compares with the reference."
+        ),
+        tests=_COUNT_DENSE_PARAMETERS_TESTS,
         reference=count_dense_parameters,
         cases=_count_cases,
         edge_cases=_COUNT_EDGE,
@@ -189,6 +220,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-kv-cache",
         target="kv_cache_size",
+        points=2,
+        about=(
+            "calls your function on inputs it draws itself (the course's configs and random ones, contexts, batches "
+            "and bytes per value) and compares with the reference."
+        ),
+        tests=_KV_CACHE_SIZE_TESTS,
         reference=kv_cache_size,
         cases=_kv_cases,
         edge_cases=_KV_EDGE,
@@ -197,6 +234,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-choose-deployment",
         target="choose_deployment",
+        points=2,
+        about=(
+            "asks the lesson's own check (`deployment.deployment_problems`) what is wrong with your choice, on the "
+            "challenge's passages: any choice that passes it earns the points."
+        ),
+        tests=_CHOOSE_DEPLOYMENT_TESTS,
         reference=choose_deployment,
         # the full passages first (the old hidden test), then random subsets of their languages
         cases=lambda rng: [*_deployment_edge(), *_deployment_cases(rng)],

@@ -120,10 +120,39 @@ _MESSAGE_EDGE_CASES = [
     call("Count the tiles.", "Answer in one word."),
 ]
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_CHOOSE_TILE_GRID_TESTS = r"""
+assert choose_tile_grid(300, 300) == (1, 1), "a small square picture needs one tile"
+assert choose_tile_grid(560, 1120) == (1, 2), "a 1:2 picture fits two tiles side by side"
+assert choose_tile_grid(2000, 500) == (4, 1), "a tall picture gets a column of tiles"
+assert choose_tile_grid(500, 1200) == (1, 3), "a wide picture gets a row of three tiles"
+"""
+
+_COUNT_VISION_TOKENS_TESTS = r"""
+assert count_vision_tokens(1, 1) == 1601, "40 x 40 patches + 1 class token"
+assert count_vision_tokens(1, 2) == 3202
+assert count_vision_tokens(2, 2, tile_size=32, patch_size=16) == 20, "4 tiles of 2 x 2 patches + 1 class token"
+"""
+
+_BUILD_MESSAGES_TESTS = r"""
+prompt = llama.render_chat(build_messages("Which shape is drawn?"))
+assert prompt == ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>Which shape is drawn?"
+                  "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"), prompt
+assert build_messages("Hi")[0]["role"] == "user"
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="test-tile-grid",
         target="choose_tile_grid",
+        points=3,
+        about=(
+            "calls your function on picture sizes, tile sizes and tile budgets it draws itself, and compares with "
+            "what transformers' image processor chooses."
+        ),
+        tests=_CHOOSE_TILE_GRID_TESTS,
         reference=choose_tile_grid,
         cases=_grid_cases,
         edge_cases=_GRID_EDGE_CASES,
@@ -131,6 +160,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-vision-tokens",
         target="count_vision_tokens",
+        points=2,
+        about=(
+            "calls your function on grids, tile sizes and patch sizes it draws itself (some tile sizes are not "
+            "multiples of the patch size), and compares with the course's reference."
+        ),
+        tests=_COUNT_VISION_TOKENS_TESTS,
         reference=count_vision_tokens,
         cases=_token_cases,
         edge_cases=_TOKEN_EDGE_CASES,
@@ -138,6 +173,12 @@ EXERCISES = [
     Exercise(
         grade_id="test-messages",
         target="build_messages",
+        points=2,
+        about=(
+            "calls your function on questions and system messages it draws itself, and compares the messages with the"
+            " course's reference."
+        ),
+        tests=_BUILD_MESSAGES_TESTS,
         reference=build_messages,
         cases=_message_cases,
         edge_cases=_MESSAGE_EDGE_CASES,

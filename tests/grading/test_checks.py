@@ -157,7 +157,8 @@ def test_every_declared_exercise_draws_the_same_cases_from_the_same_seed_and_its
 
 
 def test_exercise_draws_edge_cases_first_then_random_ones():
-    exercise = Exercise("g", "f", abs, lambda rng: [call(rng.randint(-9, 9)) for _ in range(3)], [call(0)])
+    draw = lambda rng: [call(rng.randint(-9, 9)) for _ in range(3)]  # noqa: E731
+    exercise = Exercise("g", "f", 1, "calls it.", "assert f(-1) == 1", abs, draw, [call(0)])
     cases = exercise.draw(5)
     assert cases[0] == values.encode(call(0)) and len(cases) == 4
     rng = random.Random("5:g")
