@@ -1,6 +1,8 @@
-"""Real models as data: published configs, parameter and memory arithmetic, tiny builders, weights.
+"""Real models as data: published configs, their sizes, memory, tiny builders, weights.
 
-``configs``, ``params``, ``memory`` (bytes of weights and KV cache), ``fit`` (does
+``configs`` (with ``sizes.json``: parameters and KV-cache values per model, computed from the configs by
+``course.references.sizes`` and checked by the tests against the real transformers classes), ``params``,
+``memory`` (bytes of weights and KV cache), ``fit`` (does
 a model fit, and where) and ``bandwidth`` (the decode speed bound) import no
 heavy library; ``tiny`` and ``weights`` import torch and transformers when called.
 """

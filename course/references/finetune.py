@@ -8,11 +8,23 @@ from collections.abc import Iterable, Sequence
 
 from course.grading.exercise import Exercise, call, close
 from course.lessons.finetune.instructions import Example, format_prompt, parse_prompt
-from course.lessons.finetune.lora import lora_parameter_count
 
 # ---------------------------------------------------------------- exercise 1: LoRA's trainable parameters
 
 PHI3_LORA_TARGETS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
+
+
+def lora_parameter_count(shapes: list[tuple[int, int]], r: int) -> int:
+    """Trainable parameters of rank-``r`` LoRA on linear layers of ``(in_features, out_features)`` shapes.
+
+    Each layer gets ``A`` (``r x in``) and ``B`` (``out x r``): ``r * (in + out)`` parameters.
+    """
+    if r < 1:
+        raise ValueError("The LoRA rank r must be at least 1.")
+    for shape in shapes:
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"Each shape must be (in_features, out_features) with positive sizes, not {shape}.")
+    return sum(r * (d_in + d_out) for d_in, d_out in shapes)
 
 
 def phi3_linear_shapes(config: dict) -> dict[str, tuple[int, int]]:
@@ -233,10 +245,54 @@ def _augment_edge_cases() -> list[dict]:
     ]
 
 
+# ---------------------------------------------------------------- the visible tests of the test cells
+
+_PHI3_LORA_PARAMETERS_TESTS = r"""
+tiny = {"hidden_size": 8, "intermediate_size": 16, "num_attention_heads": 2, "num_key_value_heads": 2,
+        "num_hidden_layers": 1}
+assert phi3_lora_parameters(tiny, 1) == (8 + 24) + (8 + 8) + (8 + 32) + (16 + 8), "check the four shapes"
+phi = load_config("phi-3.5-mini")
+# per layer: qkv 3072 -> 9216, o 3072 -> 3072, gate_up 3072 -> 16384, down 8192 -> 3072; 32 layers
+assert phi3_lora_parameters(phi, 16) == 32 * 16 * (12288 + 6144 + 19456 + 11264), "Phi-3.5-mini at r = 16"
+assert phi3_lora_parameters(phi, 8) == 8 * phi3_lora_parameters(phi, 1), "the count grows linearly with r"
+"""
+
+_MYLORALINEAR_TESTS = r"""
+torch.manual_seed(1)
+base_layer = nn.Linear(20, 12)
+mine = MyLoRALinear(base_layer, r=4, alpha=8)
+x = torch.randn(5, 20)
+assert torch.allclose(mine(x), base_layer(x)), "with B = 0 the layer must start equal to the base layer"
+assert mine.lora_A.shape == (4, 20) and mine.lora_B.shape == (12, 4), "A is r x in, B is out x r"
+n_trainable = sum(p.numel() for p in mine.parameters() if p.requires_grad)
+assert n_trainable == 4 * (20 + 12), f"only A and B train: expected {4 * 32}, got {n_trainable}"
+with torch.no_grad():
+    mine.lora_B.normal_()
+expected = base_layer(x) + 2.0 * x @ (mine.lora_B @ mine.lora_A).T
+assert torch.allclose(mine(x), expected, atol=1e-5), "forward: base(x) + (alpha / r) * x A^T B^T"
+merged_mine = mine.merge()
+assert isinstance(merged_mine, nn.Linear) and torch.allclose(merged_mine(x), mine(x), atol=1e-5)
+"""
+
+_AUGMENT_TESTS = r"""
+two = task_model.task_examples("train")[:2]
+mine = augment(two, ["Say this in French ."])
+assert len(mine) == 4 and mine[0] == two[0], "original first, then one variant per paraphrase"
+first_input = instructions.parse_prompt(two[0][0])[1]
+assert mine[1] == (instructions.format_prompt("Say this in French .", first_input), two[0][1])
+"""
+
+
 EXERCISES = [
     Exercise(
         grade_id="lora-count-tests",
         target="phi3_lora_parameters",
+        points=2,
+        about=(
+            "calls your function on Phi-3 configs it draws itself (other sizes, grouped-query attention, more or "
+            "fewer layers), and compares with the course's count."
+        ),
+        tests=_PHI3_LORA_PARAMETERS_TESTS,
         reference=phi3_lora_parameters,
         cases=_lora_count_cases,
         edge_cases=[
@@ -251,6 +307,12 @@ EXERCISES = [
     Exercise(
         grade_id="lora-layer-tests",
         target="MyLoRALinear",
+        points=3,
+        about=(
+            "builds your layer around linear layers it draws itself (with and without bias), sets lora_A and lora_B, "
+            "and compares outputs, trainable parameters, merging and gradients with the course's."
+        ),
+        tests=_MYLORALINEAR_TESTS,
         reference=LoRALinear,
         cases=_lora_layer_cases,
         edge_cases=_lora_layer_edge_cases(),
@@ -260,6 +322,12 @@ EXERCISES = [
     Exercise(
         grade_id="augment-tests",
         target="augment",
+        points=2,
+        about=(
+            "calls your function on examples and paraphrases it draws itself (repeated examples, a paraphrase equal "
+            "to the instruction, empty lists), and compares with the course's answer."
+        ),
+        tests=_AUGMENT_TESTS,
         reference=augment_instructions,
         cases=_augment_cases,
         edge_cases=_augment_edge_cases(),

@@ -3,7 +3,8 @@
 Lesson 06 §8 (A laptop budget for real models). Where a row fits is ``course.models.fit.place``, its speed
 bound ``course.models.bandwidth``.
 
-Sizes come from the published configs in ``course.models`` (parameters counted from the shapes).
+Sizes come from the published configs in ``course.models`` (parameters counted from the shapes, shipped in
+``course/models/configs/sizes.json``).
 What is left out, so read every total as a lower bound: quantisation scales (a few per cent for
 int8/int4 formats), activations, the runtime itself and, on the CPU side, the operating system
 and other programs (``reserve_gib`` stands in for those).

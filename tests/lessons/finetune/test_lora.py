@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from course.lessons.finetune.lora import lora_parameter_count, trainable_parameters
-from course.references.finetune import LoRALinear
+from course.lessons.finetune.lora import trainable_parameters
+from course.references.finetune import LoRALinear, lora_parameter_count
 
 
 def make(r=4, alpha=8.0, bias=True):
