@@ -1,11 +1,11 @@
 """What it costs to serve a Mixture-of-Experts model: memory for every weight, bandwidth for the weights a decode
 step reads.
 
-Lesson 03 §3 (Serving an MoE: memory, bandwidth and batches). Generating a token reads, once, every weight the step
-uses (the bound itself is ``course.models.bandwidth``). At batch 1 that is the shared weights and the ``k`` experts
-the token picks in each layer: the *active* weights. With ``B`` sequences decoded together, each layer runs every
-expert that at least one of the ``B`` tokens picked, so a step reads more of the experts as ``B`` grows, up to the
-whole model; memory must hold the whole model at any batch size.
+Lesson 03 §3 (Serving an MoE) and §4 (the tiny model's routing, measured). Generating a token reads, once,
+every weight the step uses (the bound itself is ``course.models.bandwidth``). At batch 1 that is the shared weights
+and the ``k`` experts the token picks in each layer: the *active* weights. With ``B`` sequences decoded together,
+each layer runs every expert that at least one of the ``B`` tokens picked, so a step reads more of the experts as
+``B`` grows, up to the whole model; memory must hold the whole model at any batch size.
 """
 
 from __future__ import annotations
