@@ -23,7 +23,7 @@ from course.grading.samples import copy_course
 
 from . import payloads as p
 from . import submissions as s
-from .submissions import LESSON, QUIZ, TEST, submit
+from .submissions import KEY, LESSON, QUESTION, QUIZ, TEST, submit
 
 POINTS = {TEST: 2.0, QUIZ: 1.0}
 FULL = sum(POINTS.values())
@@ -193,7 +193,7 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "every option of the graded question selected (exercise right)",
                 "the recorded choice must equal the key exactly",
                 test,
-                sub(answers={"why-tiny-models": ["a", "b", "c", "d"]}),
+                sub(answers={QUESTION: ["a", "b", "c", "d"]}),
             ),
             ("answers-link", "answers.json is a link to another student's answers", LINKS, 0, s.answers_link),
             (
@@ -278,21 +278,21 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "answers.json names the graded question twice, right then wrong (exercise right)",
                 "a damaged answers file: quizzes score 0 with the reason, the exercise is graded",
                 test,
-                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": ["b"], "why-tiny-models": ["a"]}}'),
+                s.raw_answers(f'{{"format": 1, "answers": {{"{QUESTION}": ["{KEY[0]}"], "{QUESTION}": ["a"]}}}}'),
             ),
             (
                 "answers-wrong-types",
                 "answers.json holds numbers where option ids belong (exercise right)",
                 "a damaged answers file: quizzes score 0 with the reason, the exercise is graded",
                 test,
-                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": [2]}}'),
+                s.raw_answers(f'{{"format": 1, "answers": {{"{QUESTION}": [2]}}}}'),
             ),
             (
                 "answers-huge-string",
                 "answers.json holds a 900 kB option id (exercise right)",
                 "the recorded choice must equal the key exactly",
                 test,
-                s.raw_answers('{"format": 1, "answers": {"why-tiny-models": ["' + "b" * 900_000 + '"]}}'),
+                s.raw_answers(f'{{"format": 1, "answers": {{"{QUESTION}": ["' + "c" * 900_000 + '"]}}'),
             ),
             (
                 "folder-link",

@@ -15,7 +15,9 @@ from course.grading.samples import answer_key, write_submission
 from .payloads import HELPERS, WRONG
 
 LESSON = "00-orientation"
-SOLUTION, TEST, QUIZ = "ex-linear-parameters", "test-linear-parameters", "grade-why-tiny-models"
+SOLUTION, TEST = "ex-linear-parameters", "test-linear-parameters"
+QUESTION, KEY = "score-a-submission", ["c"]  # the lesson's graded question and its key (samples/answers)
+QUIZ = f"grade-{QUESTION}"
 
 
 def _cells(folder: Path) -> tuple[Path, dict]:
@@ -52,7 +54,7 @@ def submit(
     if solution is not None:
         notebook["cells"][_index(notebook, SOLUTION)]["source"] = solution
     if early:  # before the first graded cell, so it can act on every one
-        notebook["cells"].insert(_index(notebook, QUIZ), _code(early))
+        notebook["cells"].insert(min(_index(notebook, QUIZ), _index(notebook, TEST)), _code(early))
     if edit:
         edit(notebook)
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
@@ -136,7 +138,7 @@ def folder_link(layout: CourseLayout, student: str) -> None:
 
 def broken_answers(layout: CourseLayout, student: str) -> None:
     folder = submit(layout, student)
-    (folder / "answers.json").write_text('{"format": 1, "answers": {"why-tiny-models": ["b"', encoding="utf-8")
+    (folder / "answers.json").write_text('{"format": 1, "answers": {"' + QUESTION + '": ["c"', encoding="utf-8")
     (folder / "timestamp.txt").write_text("not a date", encoding="utf-8")
 
 

@@ -37,10 +37,10 @@ def test_demo_grades_the_sample_class_exactly(tmp_path):
     assert full == 3.0
     assert grades[(LESSON, "ada")] == (full, full), "all correct gets full marks"
     assert grades[(LESSON, "ben")] == (0.0, full), "a blank submission gets 0 and is graded"
-    assert grades[(LESSON, "chloe")] == (full - cell_points["grade-why-tiny-models"], full), (
+    assert grades[(LESSON, "chloe")] == (full - cell_points["grade-score-a-submission"], full), (
         "one wrong graded quiz answer loses exactly that question's points"
     )
-    assert grades[(LESSON, "eve")] == (cell_points["grade-why-tiny-models"], full), "quiz only"
+    assert grades[(LESSON, "eve")] == (cell_points["grade-score-a-submission"], full), "quiz only"
 
     chart = out / "reports" / "class-scores.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -122,12 +122,12 @@ def test_feedback_never_shows_the_key(graded):
     assert_feedback_hides_key(course, LESSON)
     layout = CourseLayout.load(course)
     key = json.loads(layout.answer_key_file(LESSON).read_text())["answers"]
-    hidden_line = 'recorded_answer("why-tiny-models") == {"b"}'
+    hidden_line = 'recorded_answer("score-a-submission") == {"c"}'
     for page in layout.feedback.glob(f"*/{LESSON}/*.html"):
         text = page.read_text()
         assert hidden_line not in text and hidden_line.replace('"', "&quot;") not in text, page
         assert "BEGIN HIDDEN TESTS" not in text, page
-    assert key == {"why-tiny-models": ["b"]}
+    assert key == {"score-a-submission": ["c"]}
 
 
 @pytest.mark.slow

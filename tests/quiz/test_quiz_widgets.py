@@ -40,7 +40,7 @@ def test_multiple_answer_question_saves_every_box(answers):
 
 
 def test_graded_question_never_says_right_or_wrong(answers):
-    widget = QuizWidget(get_question(LESSON, "why-tiny-models"), answers)
+    widget = QuizWidget(get_question(LESSON, "score-a-submission"), answers)
     for option in "abcd":
         widget.select({option})
         assert "Answer recorded" in widget.feedback.value

@@ -1,6 +1,6 @@
 """Compute per token, measured: a tiny Mixtral against two dense Mistral twins.
 
-Lesson 03 §4 (Compute per token, measured).
+Lesson 03 §5 (Compute per token, measured).
 
 Mixtral is Mistral with its feed-forward network replaced by experts, so the
 fair comparison is the same architecture with a dense feed-forward network

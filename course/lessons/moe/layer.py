@@ -1,6 +1,6 @@
 """Mixture of Experts (lesson 03): the expert FFN, how an MoE layer maps onto transformers, routing statistics.
 
-Lesson 03 §1 (From one feed-forward network to many experts), §3 (routing statistics) and §4 (compute per token).
+Lesson 03 §1 (From one feed-forward network to many experts), §3 (compute per token) and §4 (routing statistics).
 
 The router and the layer are the student's exercises (``top_k_router``, ``MyMoELayer``); their references live
 with the grader, in ``course.references.moe``. A layer keeps one small SwiGLU feed-forward network per expert

@@ -1,6 +1,7 @@
 """The plots of lesson 03; each function returns a matplotlib Figure.
 
-Lesson 03 §2 (sizes), §3 (training, loads, routing) and §4 (latency).
+Lesson 03 §2 (shared and per-expert parameters), §3 (sizes and speed bounds, batches), §4 (training, loads,
+routing) and §5 (latency).
 """
 
 from __future__ import annotations
@@ -18,21 +19,76 @@ if TYPE_CHECKING:
     from course.lessons.moe.training import RoutingRun
 
 
-def plot_sizes(
-    labels: Sequence[str], total: Sequence[float], active: Sequence[float], flops: Sequence[float]
+def plot_breakdown(
+    labels: Sequence[str],
+    shared: Sequence[float],
+    per_expert: Sequence[float],
+    experts: Sequence[int],
+    top_k: Sequence[int],
 ) -> Figure:
-    """Total vs active parameters (billions) and forward GFLOPs per token, side by side per model."""
+    """One panel per MoE model, three stacked bars (billions of parameters): what E copies of a dense model (the
+    shared parts and one expert) would hold, the real total (the shared parts once, every expert) and what one token
+    uses (the shared parts and its k experts)."""
+    fig, axes = plt.subplots(1, len(labels), figsize=(5 * len(labels), 3.8), sharey=True, squeeze=False)
+    bars = ["E copies of a dense\nmodel (shared + 1 expert)", "total", "active per token"]
+    for axis, label, s, p, e, k in zip(axes[0], labels, shared, per_expert, experts, top_k, strict=True):
+        shared_parts = [e * s / 1e9, s / 1e9, s / 1e9]
+        expert_parts = [e * p / 1e9, e * p / 1e9, k * p / 1e9]
+        axis.bar(bars, shared_parts, color=["lightgrey", "grey", "grey"], hatch=["//", "", ""], edgecolor="white")
+        axis.bar(bars, expert_parts, bottom=shared_parts, color="tab:blue")
+        for x, (low, high) in enumerate(zip(shared_parts, expert_parts, strict=True)):
+            axis.text(x, low + high, f"{low + high:.1f}B", ha="center", va="bottom", fontsize=8)
+        axis.set_title(label, fontsize=10)
+        axis.tick_params(axis="x", labelsize=8)
+    axes[0][0].set_ylabel("parameters (billions)")
+    axes[0][0].set_ylim(0, max(e * (s + p) for e, s, p in zip(experts, shared, per_expert, strict=True)) / 1e9 * 1.2)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color="lightgrey", hatch="//", ec="white", label="shared parts, counted E times"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", label="shared parts (attention, embeddings, norms, routers)"),
+        plt.Rectangle((0, 0), 1, 1, color="tab:blue", label="experts"),
+    ]
+    fig.legend(handles=handles, fontsize=8, loc="upper center", ncol=3)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
+def plot_sizes(
+    labels: Sequence[str],
+    total: Sequence[float],
+    active: Sequence[float],
+    tokens_per_s: Sequence[float],
+    device: str,
+) -> Figure:
+    """Total vs active parameters (billions), and the batch-1 decode bound in tokens/s on ``device``, per model."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     x = range(len(labels))
     left.bar([i - 0.2 for i in x], [t / 1e9 for t in total], width=0.4, label="total (must sit in memory)")
-    left.bar([i + 0.2 for i in x], [a / 1e9 for a in active], width=0.4, label="active per token (does work)")
+    left.bar([i + 0.2 for i in x], [a / 1e9 for a in active], width=0.4, label="active per token (read and used)")
     left.set_ylabel("parameters (billions)")
     left.set_ylim(0, max(total) / 1e9 * 1.3)  # room for the legend above the bars
     left.legend(fontsize=8, loc="upper left")
-    right.bar(list(x), [f / 1e9 for f in flops], color="tab:green")
-    right.set_ylabel("forward GFLOPs per token")
+    right.bar(list(x), list(tokens_per_s), color="tab:green")
+    right.set_ylabel(f"tokens/s at batch 1, upper bound\n({device}, bf16)")
     for axis in (left, right):
         axis.set_xticks(list(x), labels, rotation=15, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_batch_reads(batches: Sequence[int], read_gb: dict[str, Sequence[float]], total_gb: dict[str, float]) -> Figure:
+    """Gigabytes a decode step reads against the batch size, per model, with each model's whole weights dashed."""
+    fig, axis = plt.subplots(figsize=(7.5, 3.6))
+    for n, (label, reads) in enumerate(read_gb.items()):
+        colour = f"C{n}"
+        axis.plot(batches, reads, marker="o", markersize=4, color=colour, label=f"{label}: read per step")
+        axis.axhline(total_gb[label], color=colour, linestyle="--", linewidth=1, label=f"{label}: all weights")
+    axis.set_xscale("log", base=2)
+    axis.set_xticks(list(batches), [str(b) for b in batches])
+    axis.set_xlabel("sequences decoded together (batch size)")
+    axis.set_ylabel("GB read per decode step (bf16)")
+    axis.set_ylim(0, max(total_gb.values()) * 1.15)
+    axis.legend(fontsize=7, loc="lower right")
+    axis.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

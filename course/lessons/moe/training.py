@@ -1,6 +1,6 @@
 """Routing you can see: a tiny Phi-3.5-MoE trained for seconds, with and without the load-balancing loss.
 
-Lesson 03 §3 (Routing you can see): the synthetic text, the training runs (with the course's training loop,
+Lesson 03 §4 (Routing you can see): the synthetic text, the training runs (with the course's training loop,
 ``course.training``) and the cached demo.
 
 The data is English-like text the course generates from four kinds of sentence.

@@ -49,8 +49,13 @@ def test_time_forward_measures_a_forward_pass():
 
 
 def test_plots_draw_what_they_are_given():
-    fig = plots.plot_sizes(["a", "b"], [10e9, 40e9], [10e9, 7e9], [2e10, 1.4e10])
-    assert len(fig.axes[0].patches) == 4 and len(fig.axes[1].patches) == 2
+    fig = plots.plot_sizes(["a", "b"], [10e9, 40e9], [10e9, 7e9], [200.0, 280.0], "a GPU")
+    assert len(fig.axes[0].patches) == 4 and [p.get_height() for p in fig.axes[1].patches] == [200.0, 280.0]
+    fig = plots.plot_breakdown(["m", "n"], [1e9, 2e9], [3e9, 1e9], [8, 16], [2, 2])
+    heights = [round(sum(p.get_height() for p in axis.patches[i::3]), 6) for axis in fig.axes for i in range(3)]
+    assert heights == [32.0, 25.0, 7.0, 48.0, 18.0, 4.0]  # E x (shared + expert), total, active, in billions
+    fig = plots.plot_batch_reads([1, 2, 4], {"m": [1.0, 2.0, 3.0]}, {"m": 4.0})
+    assert list(fig.axes[0].lines[0].get_ydata()) == [1.0, 2.0, 3.0] and fig.axes[0].lines[1].get_ydata()[0] == 4.0
     table = torch.zeros(3, 4)
     fig = plots.plot_routing([(["x", "y", "z"], table), (["u", "v", "w"], table)], "t")
     assert len(fig.axes) == 3  # two heatmaps and a colour bar
