@@ -1,8 +1,9 @@
 """Lesson 02, small language models: reference solutions and the declarations of its graded exercises.
 
-Parameters of a dense decoder from its config (Exercise 1), the size of its KV cache (Exercise 2), and the
-challenge's deployment choice (Exercise 3). Cases are the course's real dense configs plus random configs in the
-same ``config.json`` form; the random ones carry no ``model_type``, like the exercise's toy config.
+Parameters of a dense decoder from its config (Exercise 1), the size of its KV cache (Exercise 2), and whether it
+fits a GPU in a real storage format (Exercise 3, built on the other two). Cases are the course's real dense configs
+plus random configs in the same ``config.json`` form; the random ones carry no ``model_type``, like the exercise's
+toy config.
 """
 
 from __future__ import annotations
@@ -148,33 +149,65 @@ _KV_EDGE = [
 ]
 
 
-# ---------------------------------------------------------------- Exercise 3: the deployment choice
+# ---------------------------------------------------------------- Exercise 3: does it fit?
 
 
-def choose_deployment() -> dict[str, str]:
-    """Model, tokenizer and precision for the laptop translation tool."""
-    return {"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "int4"}
+def feasible(
+    config: dict[str, Any], precision: str, context_length: int, gpu_gib: float, kv_precision: str = "bf16"
+) -> dict[str, Any]:
+    """Memory to run a dense decoder on a GPU, and whether it fits: its weights in format ``precision`` (the layers at
+    the format's ``bits``, the embeddings at ``embedding_bits``, the head, or the tied embedding matrix, at
+    ``head_bits``), the KV cache of one sequence of ``context_length`` tokens in ``kv_precision``, and the runtime's
+    headroom, against ``gpu_gib`` GiB."""
+    from course.lessons.slm.fit import RUNTIME_HEADROOM_GIB
+    from course.models.memory import GIB
+    from course.models.quant import kv_bytes_per_value, weight_format
+
+    fmt = weight_format(precision)
+    vocabulary_matrix = config["vocab_size"] * config["hidden_size"]
+    tied = config.get("tie_word_embeddings", False)
+    layers = count_dense_parameters(config) - vocabulary_matrix * (1 if tied else 2)
+    bits = layers * fmt.bits + vocabulary_matrix * fmt.head_bits
+    if not tied:
+        bits += vocabulary_matrix * fmt.embedding_bits
+    weights = bits / 8
+    kv = kv_cache_size(config, context_length, 1, kv_bytes_per_value(kv_precision))
+    total = weights + kv + RUNTIME_HEADROOM_GIB * GIB
+    return {"weights": weights, "kv_cache": kv, "total": total, "fits": total <= gpu_gib * GIB}
 
 
-def _passages() -> dict[str, str]:
-    from course.text.passages import load_all
+def _formats() -> tuple[list[str], list[str]]:
+    from course.models.quant import KV_FORMATS, weight_formats
 
-    return dict(load_all("slm-on-a-laptop"))
+    return list(weight_formats()), list(KV_FORMATS)
 
 
-def _deployment_cases(rng: random.Random) -> list[dict]:
-    """The challenge's passages, in random subsets and orders of their languages: any choice the lesson's rules
-    accept passes every one of them."""
-    texts = _passages()
+def _feasible_cases(rng: random.Random) -> list[dict]:
+    """Real dense configs and random ones (tied or not), every weight and KV format, contexts from none to 128k
+    tokens, GPUs from 2 to 80 GiB."""
+    weight_names, kv_names = _formats()
+    configs = _real_configs(rng, 3) + [_random_config(rng, small=False) for _ in range(9)]
+    rng.shuffle(configs)
     cases = []
-    for _ in range(6):
-        languages = rng.sample(sorted(texts), rng.randint(1, len(texts)))
-        cases.append({"texts": {lang: texts[lang] for lang in languages}})
+    for config in configs:
+        context = rng.choice([0, 512, 2048, 4096, 8192, 32768, 131072, rng.randint(1, 50000)])
+        gpu = rng.choice([2, 4, 6, 8, 12, 16, 24, 48, 80, round(rng.uniform(2, 80), 1)])
+        cases.append(call(config, rng.choice(weight_names), context, gpu, rng.choice(kv_names)))
     return cases
 
 
-def _deployment_edge() -> list[dict]:
-    return [{"texts": _passages()}]
+def _feasible_edge() -> list[dict]:
+    from course.models.configs import load_config
+
+    nemo, small = load_config("mistral-nemo-12b"), load_config("llama-3.2-1b")  # untied; tied embeddings
+    return [
+        call(nemo, "Q4_K_M", 4096, 8),  # the challenge: over by about half a GiB
+        call(nemo, "Q4_0", 4096, 8, "q8_0"),
+        call(nemo, "GPTQ-4bit", 2048, 12, "fp8"),
+        call(small, "Q4_K_M", 8192, 4, "bf16"),  # the tied matrix is stored once, at the head's rate
+        call(small, "GPTQ-4bit", 0, 2, "q4_0"),
+        call(dict(_TOY), "Q8_0", 10, 1, "fp16"),
+    ]
 
 
 # ---------------------------------------------------------------- the visible tests of the test cells
@@ -194,11 +227,21 @@ assert kv_cache_size(mistral, 1, 1, 2) == 131_072, "32 layers x 2 x 8 KV heads x
 assert kv_cache_size(mistral, 4096, 2, 2) == 2 * 4096 * 131_072
 """
 
-_CHOOSE_DEPLOYMENT_TESTS = r"""
-choice = choose_deployment()
-assert set(choice) == {"model", "tokenizer", "precision"}, "return exactly the keys model, tokenizer, precision"
-assert choice["model"] in deployment.MODEL_TOKENIZER, f"model must be one of {sorted(deployment.MODEL_TOKENIZER)}"
-assert choice["precision"] in fit.PRECISIONS, f"precision must be one of {fit.PRECISIONS}"
+_FEASIBLE_TESTS = r"""
+nemo = load_config("mistral-nemo-12b")  # 12,247,782,400 parameters, untied 131,072 x 5,120 embeddings and head
+bf16 = feasible(nemo, "bf16", 4096, 80)
+assert bf16["weights"] == 2 * 12_247_782_400, "bf16: 2 bytes for every weight"
+assert bf16["kv_cache"] == 4096 * 163_840, "40 layers x 2 x 8 KV heads x 128 dims x 2 bytes per token"
+assert bf16["total"] == bf16["weights"] + bf16["kv_cache"] + fit.RUNTIME_HEADROOM_GIB * GIB, "plus the headroom"
+assert bf16["fits"] is True and feasible(nemo, "bf16", 4096, 24)["fits"] is False, "fits: True or False"
+toy = {"vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2,
+       "num_key_value_heads": 1, "intermediate_size": 8, "tie_word_embeddings": True}
+# 196 weights: the tied 10 x 4 matrix at the head's rate, the 156 others at the layers' rate
+assert feasible(toy, "GPTQ-4bit", 0, 1)["weights"] == (156 * 4.15625 + 40 * 16) / 8
+assert feasible(toy, "Q4_0", 0, 1)["weights"] == (156 * 4.5 + 40 * 6.5625) / 8
+untied = dict(toy, tie_word_embeddings=False)  # 236 weights: embeddings at Q4_0, a 40-weight head at Q6_K
+assert feasible(untied, "Q4_0", 0, 1)["weights"] == (196 * 4.5 + 40 * 6.5625) / 8
+assert feasible(toy, "int8", 100, 1, "q8_0")["kv_cache"] == 2 * 1 * 1 * 2 * 100 * 8.5 / 8
 """
 
 
@@ -232,18 +275,17 @@ EXERCISES = [
         compare=close(rtol=1e-9, atol=0.0),
     ),
     Exercise(
-        grade_id="test-choose-deployment",
-        target="choose_deployment",
-        points=2,
+        grade_id="test-feasible",
+        target="feasible",
+        points=3,
         about=(
-            "asks the lesson's own check (`deployment.deployment_problems`) what is wrong with your choice, on the "
-            "challenge's passages: any choice that passes it earns the points."
+            "calls your function on inputs it draws itself (the course's dense configs and random ones, every weight "
+            "and KV-cache format, contexts and GPU sizes) and compares with the reference."
         ),
-        tests=_CHOOSE_DEPLOYMENT_TESTS,
-        reference=choose_deployment,
-        # the full passages first (the old hidden test), then random subsets of their languages
-        cases=lambda rng: [*_deployment_edge(), *_deployment_cases(rng)],
-        compare=EXACT,
-        driver="course.lessons.slm.drivers:deployment_problems",
+        tests=_FEASIBLE_TESTS,
+        reference=feasible,
+        cases=_feasible_cases,
+        edge_cases=_feasible_edge(),
+        compare=close(rtol=1e-9, atol=1e-6),
     ),
 ]

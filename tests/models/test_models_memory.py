@@ -1,12 +1,14 @@
-"""Memory arithmetic: weights per precision and a GQA-aware KV cache (its values checked against the caches of
-tiny models built from the real transformers classes)."""
+"""Memory arithmetic: weights in real formats (the layers, embeddings and head each at their own rate) and a GQA-aware
+KV cache in any cache format (its values checked against the caches of tiny models built from the real
+transformers classes)."""
 
 import pytest
 import torch
 
 from course.models.configs import MODEL_NAMES, load_config
-from course.models.memory import GIB, bytes_per_param, kv_cache_bytes, total_inference_bytes, weight_bytes
+from course.models.memory import GIB, WeightBytes, bytes_per_param, kv_cache_bytes, model_weight_bytes, weight_bytes
 from course.models.params import count_parameters
+from course.models.quant import weight_format
 from course.models.tiny import build_tiny, tiny_config_dict
 from course.references.sizes import kv_values
 
@@ -16,7 +18,8 @@ def test_weight_bytes_per_precision():
     assert weight_bytes(n, "fp32") == 4 * n
     assert weight_bytes(n, "bf16") == weight_bytes(n, "fp16") == 2 * n
     assert weight_bytes(n, "int8") == n
-    assert weight_bytes(n, "int4") == (n + 1) // 2  # two weights per byte, rounded up
+    assert weight_bytes(n, "int4") == (n + 1) // 2  # the ideal: two weights per byte, rounded up
+    assert weight_bytes(32, "Q4_0") == 18 and weight_bytes(32, "Q8_0") == 34  # one ggml block each
 
 
 def test_bad_precision_and_negative_count():
@@ -24,6 +27,41 @@ def test_bad_precision_and_negative_count():
         bytes_per_param("int3")
     with pytest.raises(ValueError):
         weight_bytes(-1, "fp32")
+
+
+def test_nemo_in_real_formats():
+    # Mistral NeMo: untied 131,072 x 5,120 embeddings and head, the rest in 40 decoder layers
+    vocabulary_matrix, total = 131_072 * 5_120, count_parameters("mistral-nemo-12b").total
+    layers = total - 2 * vocabulary_matrix
+    gptq = model_weight_bytes("mistral-nemo-12b", "GPTQ-4bit")
+    assert gptq.embeddings == gptq.head == 2 * vocabulary_matrix  # 16 bits each
+    assert gptq.layers == pytest.approx(layers * 4.15625 / 8, abs=1)
+    q4 = model_weight_bytes("mistral-nemo-12b", "Q4_0")
+    assert q4.total == pytest.approx((layers + vocabulary_matrix) * 4.5 / 8 + vocabulary_matrix * 6.5625 / 8, abs=2)
+    # real 4-bit files are 7 to 8.5 GB, well above half a byte per weight
+    ideal = model_weight_bytes("mistral-nemo-12b", "int4").total
+    assert ideal == weight_bytes(total, "int4")
+    for precision in ("Q4_0", "Q4_K_M", "GPTQ-4bit"):
+        size = model_weight_bytes("mistral-nemo-12b", precision).total
+        assert 7.0e9 < size < 8.5e9 and size > 1.14 * ideal, precision
+
+
+def test_tied_embeddings_are_stored_once_at_the_heads_rate():
+    llama = model_weight_bytes("llama-3.2-1b", "GPTQ-4bit")  # tied: the head is the embedding matrix
+    parts = count_parameters("llama-3.2-1b").by_part
+    assert "lm_head" not in parts and llama.embeddings == 0
+    assert llama.head == 2 * parts["embeddings"]
+    assert llama.total == llama.head + llama.layers
+    assert llama.layers == pytest.approx((sum(parts.values()) - parts["embeddings"]) * 4.15625 / 8, abs=1)
+    assert WeightBytes(1, 2, 3).total == 6
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_uniform_formats_agree_with_the_plain_count(name):
+    total = count_parameters(name).total
+    for precision in ("fp32", "bf16", "int8"):
+        assert model_weight_bytes(name, precision).total == pytest.approx(weight_bytes(total, precision), abs=2)
+    assert weight_format("Q8_0").bits == weight_format("Q8_0").head_bits  # uniform too
 
 
 def test_mistral_7b_kv_cache_by_hand():
@@ -73,11 +111,12 @@ def test_vision_cache_adds_cross_attention_for_images():
     assert text_only == 32 * 100 * 2 * 8 * 128 * 2  # the 32 self-attention layers only
 
 
-def test_total_inference_bytes_adds_weights_and_cache():
-    total = total_inference_bytes("llama-3.2-1b", "int4", 2048)
-    weights = weight_bytes(count_parameters("llama-3.2-1b").total, "int4")
-    assert total == weights + kv_cache_bytes("llama-3.2-1b", 2048)
-    assert 0.5 < total / GIB < 1.0
+def test_kv_cache_in_cache_formats():
+    bf16 = kv_cache_bytes("mistral-nemo-12b", 4096)
+    assert bf16 == 4096 * 40 * 2 * 8 * 128 * 2 == 640 * 2**20  # 0.625 GiB
+    assert kv_cache_bytes("mistral-nemo-12b", 4096, precision="q8_0") == bf16 * 8.5 / 16
+    assert kv_cache_bytes("mistral-nemo-12b", 4096, precision="fp8") == bf16 // 2
+    assert bf16 < GIB
 
 
 def test_bad_context_is_rejected():
@@ -92,5 +131,7 @@ def test_only_course_model_names_are_counted():
     for not_a_name in (dict(config, model_type="mistral"), bare, "mistral-7b-v0.3"):
         with pytest.raises(ValueError, match="takes a course model name such as 'mistral-7b'"):
             kv_cache_bytes(not_a_name, 100)
+        with pytest.raises(ValueError, match="takes a course model name such as 'mistral-7b'"):
+            model_weight_bytes(not_a_name, "Q4_K_M")
     with pytest.raises(ValueError, match="model_type"):
         kv_values(bare)

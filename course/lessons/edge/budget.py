@@ -1,13 +1,13 @@
-"""A laptop budget: which real models fit a given RAM and VRAM, at which precision, with their KV cache.
+"""A laptop budget: which real models fit a given RAM and VRAM, in which file format, with their KV cache.
 
-Lesson 06 §8 (A laptop budget for real models). Where a row fits is ``course.models.fit.place``, its speed
-bound ``course.models.bandwidth``.
+Lesson 06 §8 (A laptop budget for real models), on the course's one memory model (lesson 02's): weights in the
+formats real files use, with their real bits per weight (``course.models.quant``; by default the GGUF files
+``Q8_0`` and ``Q4_K_M`` that llama.cpp and Ollama run), the KV cache, where a row fits
+(``course.models.fit.place``) and its speed bound (``course.models.bandwidth``).
 
 Sizes come from the published configs in ``course.models`` (parameters counted from the shapes, shipped in
-``course/models/configs/sizes.json``).
-What is left out, so read every total as a lower bound: quantisation scales (a few per cent for
-int8/int4 formats), activations, the runtime itself and, on the CPU side, the operating system
-and other programs (``reserve_gib`` stands in for those).
+``course/models/configs/sizes.json``). What is left out: activations, the runtime itself and, on the CPU side, the
+operating system and other programs (``reserve_gib`` stands in for those).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from course.models.bandwidth import decode_tokens_per_second_bound
+from course.models.bandwidth import decode_bytes_per_token, decode_tokens_per_second_bound
 from course.models.configs import MODEL_NAMES, model_card
 from course.models.fit import CPU, GPU, NO_FIT, inference_memory, place
 from course.models.memory import GIB
@@ -35,7 +35,7 @@ RUNTIMES = {
 
 @dataclass(frozen=True)
 class BudgetRow:
-    """One model at one weight precision, with its KV cache, against one laptop."""
+    """One model in one weight format, with its KV cache, against one laptop."""
 
     model: str
     display_name: str
@@ -44,6 +44,7 @@ class BudgetRow:
     active_params: int
     weight_bytes: int
     kv_bytes: int
+    read_per_token: int  # what generating one token reads: the active weights and the whole KV cache
     placement: str
 
     @property
@@ -55,30 +56,25 @@ class BudgetRow:
         """The runtime this course would pick for the placement."""
         return RUNTIMES[self.placement]
 
-    @property
-    def bytes_read_per_token(self) -> float:
-        """What generating one token reads from memory: the active weights and the whole KV cache."""
-        return self.weight_bytes * self.active_params / self.total_params + self.kv_bytes
-
     def decode_tokens_per_second(self, bandwidth_gb_s: float) -> float:
         """An upper bound on generation speed: each new token reads the active weights and the KV cache once.
 
         Decoding one token at a time is limited by memory bandwidth, not arithmetic; real runtimes reach
         perhaps half of this bound (see ``course.models.bandwidth``).
         """
-        return decode_tokens_per_second_bound(self.bytes_read_per_token, bandwidth_gb_s)
+        return decode_tokens_per_second_bound(self.read_per_token, bandwidth_gb_s)
 
 
 def laptop_budget(
     ram_gib: float,
     vram_gib: float,
     context_length: int = 8192,
-    precisions: Sequence[str] = ("int8", "int4"),
+    precisions: Sequence[str] = ("Q8_0", "Q4_K_M"),
     models: Sequence[str] = MODEL_NAMES,
     kv_precision: str = "fp16",
     reserve_gib: float = 2.0,
 ) -> list[BudgetRow]:
-    """One row per model and precision: weights, KV cache for ``context_length`` tokens, and placement.
+    """One row per model and weight format: weights, KV cache for ``context_length`` tokens, and placement.
 
     A Mixture-of-Experts model must hold every expert in memory even though a token uses only a
     few, so the budget uses the total parameters; speed depends on the active ones.
@@ -99,6 +95,7 @@ def laptop_budget(
                     active_params=count.active,
                     weight_bytes=need.weights,
                     kv_bytes=need.kv_cache,
+                    read_per_token=decode_bytes_per_token(name, precision, context_length, kv_precision),
                     placement=place(need.total, vram_gib, ram_gib, reserve_gib),
                 )
             )

@@ -1,13 +1,18 @@
-"""Lesson 02 §6 (Challenge task 1: a multilingual translator on a laptop): the check of a
-{model, tokenizer, precision} choice.
+"""Lesson 02 §6 (Challenge task 1: a multilingual translator on a laptop): the options the lesson weighs, judged by
+the student's ``feasible``, and what each one costs.
+
+Nothing here decides whether a model fits: :func:`judge` and :func:`longest_context` call the function they are
+given (the student's ``feasible`` from Exercise 3) and only arrange its answers.
 """
 
 from __future__ import annotations
 
-from course.lessons.slm.fit import LAPTOP_GPU_GIB, memory_need
-from course.models.fit import fits
-from course.models.memory import BYTES_PER_PARAM, GIB
-from course.text.tokenizers import count_tokens
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from course.models.configs import load_config
+from course.models.memory import GIB
 
 #: Context the translation tool must handle: a long document plus its translation.
 CHALLENGE_CONTEXT = 4096
@@ -19,41 +24,78 @@ MODEL_TOKENIZER: dict[str, str] = {
     "mistral-nemo-12b": "tekken",
     "mistral-small": "tekken",
 }
+#: Where the tokenizer above is a stand-in: Mistral Small 3 (2501) uses a later Tekken file (v7, also 131,072
+#: entries) that ``mistral-common`` does not ship, so its counts are those of Mistral NeMo's Tekken, an approximation.
+APPROXIMATE_TOKENIZER: dict[str, str] = {
+    "mistral-small": (
+        "Mistral Small's tokens (~) are counted with Mistral NeMo's Tekken file, an approximation: Mistral Small 3 "
+        "ships a later Tekken (v7, also 131,072 entries) that mistral-common does not include."
+    )
+}
+
+FeasibleFn = Callable[..., dict[str, Any]]
 
 
-def deployment_problems(
-    choice: dict[str, str],
-    texts: dict[str, str],
-    memory_gib: float = LAPTOP_GPU_GIB,
-    context_length: int = CHALLENGE_CONTEXT,
-) -> list[str]:
-    """Why a {model, tokenizer, precision} choice would fail the laptop translation tool (empty: it works).
+@dataclass(frozen=True)
+class Option:
+    """One way to run a model for the translation tool."""
 
-    The choice must fit the GPU (weights, KV cache, headroom), use the model's own tokenizer, and that
-    tokenizer must need the fewest tokens, among the tokenizers available offline, for every non-English
-    language in ``texts``.
-    """
-    missing = {"model", "tokenizer", "precision"} - set(choice)
-    if missing:
-        return [f"the choice needs the keys {sorted(missing)}"]
-    model, tokenizer, precision = choice["model"], choice["tokenizer"], choice["precision"]
-    if model not in MODEL_TOKENIZER:
-        return [f"{model!r} has no tokenizer that ships offline; choose one of {sorted(MODEL_TOKENIZER)}"]
-    if precision not in BYTES_PER_PARAM:
-        return [f"unknown precision {precision!r}; choose one of {list(BYTES_PER_PARAM)}"]
-    problems = []
-    if tokenizer != MODEL_TOKENIZER[model]:
-        problems.append(f"{model} was trained with the {MODEL_TOKENIZER[model]} tokenizer, not {tokenizer}")
-    need = memory_need(model, precision, context_length)
-    if not fits(need.total, memory_gib):
-        needed = need.total / GIB
-        problems.append(f"{model} at {precision} needs {needed:.1f} GiB; the GPU has {memory_gib:g} GiB")
-    candidates = sorted(set(MODEL_TOKENIZER.values()))
-    for lang, text in texts.items():
-        if lang == "en":
-            continue
-        tokens = {name: count_tokens(text, name) for name in candidates}
-        mine, best = MODEL_TOKENIZER[model], min(tokens, key=tokens.get)
-        if tokens[mine] > tokens[best]:
-            problems.append(f"for {lang}, {mine} needs {tokens[mine]} tokens; {best} needs {tokens[best]}")
-    return problems
+    model: str
+    precision: str
+    kv_precision: str = "bf16"
+    context_length: int = CHALLENGE_CONTEXT
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.precision}, {self.kv_precision} KV, {self.context_length:,} tokens"
+
+
+#: The options §6 weighs: Mistral NeMo in the usual 4-bit files, with the mitigations (an 8-bit KV cache, a shorter
+#: context, the smaller Q4_0 file), and its neighbours Mistral 7B and Mistral Small.
+CHALLENGE_OPTIONS: tuple[Option, ...] = (
+    Option("mistral-nemo-12b", "Q4_K_M"),
+    Option("mistral-nemo-12b", "GPTQ-4bit"),
+    Option("mistral-nemo-12b", "Q4_K_M", "q8_0"),
+    Option("mistral-nemo-12b", "Q4_K_M", "q8_0", 1024),
+    Option("mistral-nemo-12b", "Q4_0"),
+    Option("mistral-nemo-12b", "Q4_0", "q8_0"),
+    Option("mistral-7b", "Q4_K_M"),
+    Option("mistral-small", "Q4_K_M", "q8_0"),
+)
+
+
+def judge(feasible: FeasibleFn, options: Sequence[Option], gpu_gib: float) -> list[dict[str, Any]]:
+    """``feasible``'s answer for each option on a GPU of ``gpu_gib`` GiB."""
+    return [feasible(load_config(o.model), o.precision, o.context_length, gpu_gib, o.kv_precision) for o in options]
+
+
+def longest_context(feasible: FeasibleFn, model: str, precision: str, gpu_gib: float, kv_precision: str) -> int:
+    """The longest context (in tokens) that still fits, from ``feasible``'s answers at 0 and 1 token: the memory
+    left beside the weights and headroom, divided by the cache one token adds (0 when nothing is left)."""
+    config = load_config(model)
+    empty = feasible(config, precision, 0, gpu_gib, kv_precision)
+    per_token = feasible(config, precision, 1, gpu_gib, kv_precision)["kv_cache"]
+    left = gpu_gib * GIB - empty["total"]
+    return max(0, int(left // per_token))
+
+
+def plot_options(options: Sequence[Option], needs: Sequence[dict[str, Any]], gpu_gib: float, ax=None):
+    """Stacked bars for each option (weights, KV cache, headroom, from ``feasible``'s answers) against the GPU."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(9, 0.45 * len(options) + 1.6))[1]
+    labels = [o.label for o in options]
+    weights = [n["weights"] / GIB for n in needs]
+    kv = [n["kv_cache"] / GIB for n in needs]
+    headroom = [(n["total"] - n["weights"] - n["kv_cache"]) / GIB for n in needs]
+    ax.barh(labels, weights, color="#4c72b0", label="weights")
+    ax.barh(labels, kv, left=weights, color="#dd8452", label="KV cache")
+    ax.barh(labels, headroom, left=[w + k for w, k in zip(weights, kv, strict=True)], color="#bbbbbb", label="headroom")
+    ax.axvline(gpu_gib, color="black", linestyle="--", label=f"GPU: {gpu_gib:g} GiB")
+    for y, need in enumerate(needs):
+        ax.text(need["total"] / GIB, y, "  fits" if need["fits"] else "  too big", va="center", fontsize=8)
+    ax.set_xlim(0, max(max(n["total"] for n in needs) / GIB, gpu_gib) * 1.15)
+    ax.invert_yaxis()
+    ax.set_xlabel("GiB")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax

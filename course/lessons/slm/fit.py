@@ -1,19 +1,20 @@
-"""Lesson 02 §2 (Memory: weights and KV cache) and §6 (the challenge): which model fits the laptop's GPU.
+"""Lesson 02 §2 (Memory: weights, formats and KV cache) and §6 (the challenge): which model fits the laptop's GPU.
 
-Lesson 02's assumptions (a bf16 KV cache, a fixed headroom for the runtime) on top of the course's one
-fit model, ``course.models.fit``; the plot and the sliders of §2.
+Lesson 02's assumptions (the challenge's 8 GiB GPU, a fixed headroom for the runtime) on top of the course's one
+memory model (``course.models.memory``, ``course.models.fit``); the plots and the sliders of §2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from course.models import fit
 from course.models.configs import MODEL_NAMES
 from course.models.fit import MemoryNeed, inference_memory
-from course.models.memory import GIB
+from course.models.memory import GIB, model_weight_bytes
 
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8", "int4")
+#: The formats the lesson's charts compare: as published, 8-bit and the usual 4-bit GGUF file.
+SHOWN_FORMATS: tuple[str, ...] = ("bf16", "Q8_0", "Q4_K_M")
 
 #: The challenge's laptop: a small GPU with 8 GiB of memory (its bandwidth: ``speed.LAPTOP_GPU_BANDWIDTH_GBS``).
 LAPTOP_GPU_GIB = 8.0
@@ -22,26 +23,55 @@ RUNTIME_HEADROOM_GIB = 1.0
 
 
 def memory_need(
-    name: str, precision: str, context_length: int, batch: int = 1, headroom_gib: float = RUNTIME_HEADROOM_GIB
+    name: str,
+    precision: str,
+    context_length: int,
+    batch: int = 1,
+    kv_precision: str = "bf16",
+    headroom_gib: float = RUNTIME_HEADROOM_GIB,
 ) -> MemoryNeed:
-    """Weights at ``precision``, a bf16 KV cache for ``batch`` x ``context_length`` tokens, and headroom."""
-    return inference_memory(name, precision, context_length, batch, kv_precision="bf16", headroom_gib=headroom_gib)
+    """Weights in format ``precision``, a ``kv_precision`` KV cache for ``batch`` x ``context_length`` tokens, and
+    the runtime's headroom."""
+    return inference_memory(name, precision, context_length, batch, kv_precision, headroom_gib)
 
 
-def fits(name: str, precision: str, memory_gib: float, context_length: int, batch: int = 1) -> bool:
+def fits(
+    name: str, precision: str, memory_gib: float, context_length: int, batch: int = 1, kv_precision: str = "bf16"
+) -> bool:
     """Whether weights, KV cache and headroom fit in ``memory_gib`` GiB."""
-    return fit.fits(memory_need(name, precision, context_length, batch).total, memory_gib)
+    return fit.fits(memory_need(name, precision, context_length, batch, kv_precision).total, memory_gib)
+
+
+def plot_formats(name: str, precisions: Sequence[str], memory_gib: float = LAPTOP_GPU_GIB, ax=None):
+    """Stacked bars: one model's weights in each format, split into decoder layers, embeddings and head, against a
+    GPU's memory."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(8, 3.6))[1]
+    sizes = [model_weight_bytes(name, precision) for precision in precisions]
+    left = [0.0] * len(sizes)
+    for part, colour in (("layers", "#4c72b0"), ("embeddings", "#dd8452"), ("head", "#55a868")):
+        widths = [getattr(size, part) / GIB for size in sizes]
+        ax.barh(list(precisions), widths, left=left, color=colour, label=part)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.axvline(memory_gib, color="black", linestyle="--", label=f"GPU memory: {memory_gib:g} GiB")
+    ax.invert_yaxis()
+    ax.set_xlabel("GiB of weights")
+    ax.set_title(f"{name}: the same weights in different formats", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
 
 
 def plot_memory(
     names: Sequence[str],
+    total_bytes: Callable[[str, str], float],
     memory_gib: float,
     context_length: int,
-    batch: int = 1,
-    precisions: Sequence[str] = PRECISIONS,
+    precisions: Sequence[str] = SHOWN_FORMATS,
     ax=None,
 ):
-    """Grouped bars of the memory each model needs at each precision, against a GPU's memory line."""
+    """Grouped bars of the memory each model needs in each format (``total_bytes(name, precision)``: weights, KV
+    cache and headroom), against a GPU's memory line; bars that do not fit are faded."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -49,7 +79,7 @@ def plot_memory(
     x = np.arange(len(names))
     width = 0.8 / len(precisions)
     for i, precision in enumerate(precisions):
-        needs = [memory_need(name, precision, context_length, batch).total / GIB for name in names]
+        needs = [total_bytes(name, precision) / GIB for name in names]
         bars = ax.bar(x + (i - (len(precisions) - 1) / 2) * width, needs, width, label=precision)
         for bar, need in zip(bars, needs, strict=True):
             if need > memory_gib:
@@ -59,7 +89,7 @@ def plot_memory(
     ax.set_xticks(x, list(names), rotation=30, ha="right")
     ax.set_ylabel("GiB needed (log scale)")
     ax.set_title(
-        f"Weights + KV cache ({context_length:,} tokens x {batch}) + {RUNTIME_HEADROOM_GIB:g} GiB headroom"
+        f"Weights + KV cache ({context_length:,} tokens) + {RUNTIME_HEADROOM_GIB:g} GiB headroom"
         "\nfaded bars do not fit",
         fontsize=10,
     )
@@ -68,20 +98,21 @@ def plot_memory(
 
 
 def memory_explorer(names: Sequence[str] = MODEL_NAMES):
-    """Sliders for GPU memory, context and batch; redraws which model and precision fits."""
+    """Sliders for GPU memory, context, weight format and KV-cache format; redraws which model fits (with the
+    course's memory model, so the MoE and vision models are there too)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    def show(memory_gib: float, context_length: int, batch: int) -> None:
-        plot_memory(names, memory_gib, context_length, batch)
+    from course.models.quant import KV_FORMATS, weight_formats
+
+    def show(memory_gib: float, context_length: int, precision: str, kv_precision: str) -> None:
+        def total(name: str, shown: str) -> int:
+            return memory_need(name, shown, context_length, kv_precision=kv_precision).total
+
+        plot_memory(names, total, memory_gib, context_length, precisions=(precision,))
         plt.show()
-        fitting = [
-            f"{name} at {precision}"
-            for name in names
-            for precision in PRECISIONS
-            if fits(name, precision, memory_gib, context_length, batch)
-        ]
-        print("Fits:", ", ".join(fitting) if fitting else "nothing")
+        fitting = [name for name in names if fits(name, precision, memory_gib, context_length, 1, kv_precision)]
+        print(f"Fits at {precision} with a {kv_precision} KV cache:", ", ".join(fitting) if fitting else "nothing")
 
     return widgets.interactive(
         show,
@@ -89,5 +120,6 @@ def memory_explorer(names: Sequence[str] = MODEL_NAMES):
         context_length=widgets.SelectionSlider(
             options=[512, 2048, 4096, 8192, 32768, 131072], value=4096, description="context"
         ),
-        batch=widgets.IntSlider(value=1, min=1, max=16, description="batch"),
+        precision=widgets.Dropdown(options=list(weight_formats()), value="Q4_K_M", description="weights"),
+        kv_precision=widgets.Dropdown(options=list(KV_FORMATS), value="bf16", description="KV cache"),
     )

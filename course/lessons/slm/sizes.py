@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from course.models.configs import MODEL_NAMES, model_card
+from course.models.configs import MODEL_NAMES, load_config, model_card, text_config
 from course.models.params import count_parameters
 
 
@@ -35,6 +35,42 @@ def size_table(names: Iterable[str] = MODEL_NAMES) -> list[ModelSize]:
         card, count = model_card(name), count_parameters(name)
         published = card.published_total, card.published_active
         rows.append(ModelSize(name, card.display_name, count.total, count.active, *published))
+    return rows
+
+
+@dataclass(frozen=True)
+class VocabularyCost:
+    """What a model's vocabulary costs: one vector of the hidden size per entry, in the embeddings and (untied) in
+    the output head."""
+
+    name: str
+    vocabulary: int
+    hidden_size: int
+    tied: bool
+    parameters: int  # embeddings, plus the head when it is a matrix of its own
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.parameters / self.total
+
+
+def vocabulary_cost(names: Iterable[str]) -> list[VocabularyCost]:
+    """The parameters the vocabulary costs in each model, and their share of the model (from the shipped counts)."""
+    rows = []
+    for name in names:
+        config, count = text_config(load_config(name)), count_parameters(name)
+        parts = count.by_part
+        rows.append(
+            VocabularyCost(
+                name,
+                config["vocab_size"],
+                config["hidden_size"],
+                "lm_head" not in parts,
+                parts["embeddings"] + parts.get("lm_head", 0),
+                count.total,
+            )
+        )
     return rows
 
 

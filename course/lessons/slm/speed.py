@@ -1,5 +1,6 @@
 """Lesson 02 §3 (Speed against size, measured): prefill and decode speed of tiny models built from the
-real classes, and this machine's memory bandwidth (the bound itself is ``course.models.bandwidth``).
+real classes, and why decoding is bound by memory bandwidth: a matrix far larger than the caches multiplied by one
+vector (decoding) and by many (a prompt), on a roofline (the bound itself is ``course.models.bandwidth``).
 """
 
 from __future__ import annotations
@@ -116,20 +117,95 @@ def plot_speed(results: Sequence[SpeedResult]):
     return fig
 
 
-def measure_copy_bandwidth(megabytes: int = 128, repeats: int = 3) -> float:
-    """This machine's memory bandwidth in GB/s, from copying a ``megabytes`` MB tensor (read + write)."""
+@dataclass(frozen=True)
+class ProductTiming:
+    """One timed product of a large float32 weight matrix with ``columns`` input vectors (1: a matrix-vector
+    product, what decoding one token does to every weight matrix; more: a matrix-matrix product, what a prompt's
+    tokens do together)."""
+
+    columns: int
+    matrix_bytes: int
+    seconds: float  # median
+
+    @property
+    def flops(self) -> float:
+        """2 operations (a multiply and an add) per weight and column."""
+        return 2 * self.matrix_bytes / 4 * self.columns
+
+    @property
+    def intensity(self) -> float:
+        """Operations per byte of the matrix read (the matrix is read once per product)."""
+        return self.flops / self.matrix_bytes
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.seconds / 1e9
+
+    @property
+    def weight_gb_s(self) -> float:
+        """Bytes of the matrix used per second: the memory bandwidth when each weight is used once."""
+        return self.matrix_bytes / self.seconds / 1e9
+
+
+def measure_products(
+    size: int = 8192, columns: Sequence[int] = (1, 128), repeats: int = 3, threads: int = 2
+) -> list[ProductTiming]:
+    """Time a ``size`` x ``size`` float32 matrix (8192: 268 MB, far larger than any CPU cache, so it streams from
+    RAM every time) multiplied by ``columns`` vectors at once, on ``threads`` threads; the median of ``repeats``."""
     import torch
+    from tqdm.auto import tqdm
 
     from course.runtime import device
     from course.timing import measure
 
-    source = torch.empty(megabytes * 1_000_000 // 4, dtype=torch.float32, device=device())
-    target = torch.empty_like(source)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        weights = torch.full((size, size), 0.5, device=device())
+        results = []
+        for count in tqdm(columns, desc="matrix products"):
+            inputs = torch.full((count, size), 0.25, device=device())
 
-    def copy() -> None:
-        target.copy_(source)
-        if source.is_cuda:
-            torch.cuda.synchronize()
+            def product(inputs=inputs) -> None:
+                torch.nn.functional.linear(inputs, weights)  # what a model's linear layer does
+                if weights.is_cuda:
+                    torch.cuda.synchronize()
 
-    seconds = measure(copy, repeats=repeats, warmup=1).median
-    return 2 * source.numel() * 4 / seconds / 1e9
+            seconds = measure(product, repeats=repeats, warmup=1).median
+            results.append(ProductTiming(count, weights.numel() * weights.element_size(), seconds))
+        return results
+    finally:
+        torch.set_num_threads(previous)
+
+
+def plot_roofline(timings: Sequence[ProductTiming], peak_gflops: float, decode_points: dict[str, float], ax=None):
+    """The roofline of this machine: operations per second against operations per byte read, bounded by the
+    measured bandwidth (the slope, from the matrix-vector product) and the peak GFLOP/s (flat); the measured products
+    as points and, as vertical lines, the intensity of decoding real weights in a few formats (``decode_points``:
+    label -> operations per byte)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from course.models.bandwidth import attainable_gflops
+
+    bandwidth = min(timings, key=lambda t: t.columns).weight_gb_s
+    ax = ax or plt.subplots(figsize=(7.5, 4))[1]
+    lowest = min([*[t.intensity for t in timings], *decode_points.values()]) / 2
+    highest = max(t.intensity for t in timings) * 2
+    x = np.geomspace(lowest, highest, 200)
+    ax.plot(x, [attainable_gflops(i, peak_gflops, bandwidth) for i in x], color="black", label="roofline")
+    for timing in timings:
+        kind = "matrix-vector" if timing.columns == 1 else f"matrix x {timing.columns} vectors"
+        ax.plot(timing.intensity, timing.gflops, "o", markersize=8, label=f"measured: {kind}")
+    for label, intensity in decode_points.items():
+        ax.axvline(intensity, linestyle=":", color="grey")
+        ax.text(intensity, peak_gflops * 1.15, label, rotation=90, fontsize=7, va="bottom", ha="right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(top=peak_gflops * 8)
+    ax.set_xlabel("operations per byte of weights read (arithmetic intensity)")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title(f"Measured bandwidth {bandwidth:.1f} GB/s (slope), peak {peak_gflops:.0f} GFLOP/s (flat)", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax

@@ -1,33 +1,44 @@
-"""Lesson 02 §6: the challenge's check of a {model, tokenizer, precision} choice."""
+"""Lesson 02 §6: the challenge's options, judged by a feasible function (here the reference), and their chart."""
 
+import matplotlib
 import pytest
 
 from course.lessons.slm import deployment
-from course.text.passages import load_all
+from course.models.configs import load_config
+from course.references.slm import feasible
 
-TEXTS = load_all("slm-on-a-laptop")
-
-
-@pytest.mark.parametrize(
-    ("choice", "fragment"),
-    [
-        ({"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "int8"}, "GiB"),
-        ({"model": "mistral-small", "tokenizer": "tekken", "precision": "int4"}, "GiB"),
-        ({"model": "mistral-7b", "tokenizer": "mistral-7b-v0.3", "precision": "int4"}, "for ko"),
-        ({"model": "mistral-7b", "tokenizer": "tekken", "precision": "int4"}, "trained with"),
-        ({"model": "phi-3.5-mini", "tokenizer": "tekken", "precision": "int4"}, "offline"),
-        ({"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "int2"}, "precision"),
-        ({"model": "mistral-nemo-12b"}, "keys"),
-    ],
-)
-def test_deployment_problems_name_what_is_wrong(choice, fragment):
-    problems = deployment.deployment_problems(choice, TEXTS)
-    assert problems and any(fragment in p for p in problems), problems
+matplotlib.use("Agg")
 
 
-def test_the_seed_solution_passes_and_depends_on_the_gpu():
-    choice = {"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "int4"}
-    assert deployment.deployment_problems(choice, TEXTS) == []
-    assert deployment.deployment_problems(choice, TEXTS, memory_gib=6) != []
-    bigger = {"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "bf16"}
-    assert deployment.deployment_problems(bigger, TEXTS, memory_gib=48) == []
+def test_the_options_and_their_verdicts():
+    needs = deployment.judge(feasible, deployment.CHALLENGE_OPTIONS, 8)
+    verdicts = {option: need["fits"] for option, need in zip(deployment.CHALLENGE_OPTIONS, needs, strict=True)}
+    assert not verdicts[deployment.Option("mistral-nemo-12b", "Q4_K_M")]
+    assert verdicts[deployment.Option("mistral-nemo-12b", "Q4_0", "q8_0")]
+    assert verdicts[deployment.Option("mistral-7b", "Q4_K_M")]
+    assert not any(fits for option, fits in verdicts.items() if option.model == "mistral-small")
+    assert deployment.Option("mistral-7b", "Q4_K_M").label == "mistral-7b Q4_K_M, bf16 KV, 4,096 tokens"
+
+
+@pytest.mark.parametrize(("precision", "kv"), [("Q4_0", "bf16"), ("Q4_0", "q8_0"), ("Q4_K_M", "q8_0")])
+def test_longest_context_is_the_last_that_fits(precision, kv):
+    longest = deployment.longest_context(feasible, "mistral-nemo-12b", precision, 8, kv)
+    nemo = load_config("mistral-nemo-12b")
+    assert feasible(nemo, precision, longest, 8, kv)["fits"]
+    assert not feasible(nemo, precision, longest + 1, 8, kv)["fits"]
+
+
+def test_longest_context_is_zero_when_the_weights_alone_do_not_fit():
+    assert deployment.longest_context(feasible, "mistral-small", "Q4_K_M", 8, "bf16") == 0
+
+
+def test_tokenizers_and_the_approximation_note():
+    assert deployment.MODEL_TOKENIZER["mistral-nemo-12b"] == "tekken"
+    assert set(deployment.APPROXIMATE_TOKENIZER) <= set(deployment.MODEL_TOKENIZER)
+    assert "approximation" in deployment.APPROXIMATE_TOKENIZER["mistral-small"]
+
+
+def test_chart_draws():
+    options = deployment.CHALLENGE_OPTIONS[:2]
+    ax = deployment.plot_options(options, deployment.judge(feasible, options, 8), 8)
+    assert len(ax.patches) == 3 * 2 and ax.get_xlim()[1] > 8

@@ -1,5 +1,5 @@
-"""Lesson 02's graded exercises: the references reproduce the old hidden tests' facts, plausible wrong answers
-fail the comparison, and the deployment driver works on the reference."""
+"""Lesson 02's graded exercises: the references reproduce the old hidden tests' facts and agree with the course's
+memory model, plausible wrong answers fail the comparison, and nothing kernel-visible answers them."""
 
 import random
 
@@ -8,13 +8,13 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from course.grading.values import decode, encode
-from course.lessons.slm.drivers import deployment_problems
+from course.lessons.slm import fit
 from course.models.configs import load_config
-from course.models.memory import kv_cache_bytes
+from course.models.memory import GIB, kv_cache_bytes, model_weight_bytes
 from course.models.params import count_parameters
+from course.models.quant import KV_FORMATS, kv_bytes_per_value, weight_format, weight_formats
 from course.references import exercises
-from course.references.slm import choose_deployment, count_dense_parameters, kv_cache_size
-from course.text.passages import load_all
+from course.references.slm import DENSE_MODELS, count_dense_parameters, feasible, kv_cache_size
 from tests.grading_helpers import checked
 
 LESSON = "02-small-language-models"
@@ -27,7 +27,7 @@ def verdict(grade_id, candidate, seed=5):
 
 
 def test_every_exercise_is_declared_for_its_test_cell():
-    assert set(EXERCISES) == {"test-count-parameters", "test-kv-cache", "test-choose-deployment"}
+    assert set(EXERCISES) == {"test-count-parameters", "test-kv-cache", "test-feasible"}
 
 
 @pytest.mark.parametrize("grade_id", sorted(EXERCISES))
@@ -83,12 +83,36 @@ def test_kv_cache_matches_the_course_arithmetic():
     assert kv_cache_size(load_config("mistral-7b"), 0, 1, 2) == 0
 
 
-def test_the_choice_passes_the_lessons_check_and_the_driver_reports_problems():
-    texts = load_all("slm-on-a-laptop")
-    assert deployment_problems(choose_deployment, {"texts": texts}) == []
-    wrong = {"model": "mistral-7b", "tokenizer": "mistral-7b-v0.3", "precision": "int4"}
-    assert deployment_problems(lambda: wrong, {"texts": texts})
-    assert deployment_problems(lambda: ["mistral-nemo-12b"], {"texts": texts})
+@pytest.mark.parametrize("name", DENSE_MODELS)
+def test_feasible_agrees_with_the_course_memory_model(name):
+    for precision in weight_formats():
+        for kv in ("bf16", "q8_0"):
+            answer = feasible(load_config(name), precision, 4096, 8, kv)
+            need = fit.memory_need(name, precision, 4096, kv_precision=kv)
+            assert answer["weights"] == pytest.approx(need.weights, abs=3), (name, precision)
+            assert answer["kv_cache"] == pytest.approx(need.kv_cache, abs=1)
+            assert answer["total"] == pytest.approx(need.total, abs=4)
+            assert answer["fits"] == fit.fits(name, precision, 8, 4096, kv_precision=kv)
+
+
+def test_feasible_on_the_challenge():
+    nemo = load_config("mistral-nemo-12b")
+    assert feasible(nemo, "int4", 4096, 8)["fits"]  # the lower bound the old lesson rested on
+    assert not feasible(nemo, "Q4_K_M", 4096, 8)["fits"]
+    assert feasible(nemo, "Q4_0", 4096, 8, "q8_0")["fits"]
+    answer = feasible(nemo, "GPTQ-4bit", 0, 80)
+    assert answer["weights"] == model_weight_bytes("mistral-nemo-12b", "GPTQ-4bit").total
+    assert answer["total"] == answer["weights"] + GIB  # no context: weights and headroom
+
+
+def test_the_grader_draws_every_format_and_tied_and_untied_configs():
+    cases = [decode(case) for case in EXERCISES["test-feasible"].draw(seed=11)]  # edge cases first
+    assert {case["args"][1] for case in cases} >= {"Q4_K_M", "Q4_0", "GPTQ-4bit"}
+    drawn_kv = {case["args"][4] if len(case["args"]) > 4 else "bf16" for case in cases}
+    assert drawn_kv <= set(KV_FORMATS)
+    tied = {bool(case["args"][0].get("tie_word_embeddings", False)) for case in cases}
+    assert tied == {True, False}
+    assert {feasible(*case["args"])["fits"] for case in cases} == {True, False}  # both verdicts occur
 
 
 # ---------------------------------------------------------------- plausible wrong answers fail
@@ -133,16 +157,54 @@ def _integer_bytes(config, context_length, batch, bytes_per_value):
     return kv_cache_size(config, context_length, batch, max(1, round(bytes_per_value)))
 
 
-def _too_big():
-    return {"model": "mistral-nemo-12b", "tokenizer": "tekken", "precision": "int8"}
+def _feasible_with(weights, kv_cache=None, headroom_gib=None, gib=GIB):
+    """A feasible built like the reference but with one piece of it wrong."""
+
+    def wrong(config, precision, context_length, gpu_gib, kv_precision="bf16"):
+        w = weights(config, weight_format(precision))
+        kv = (kv_cache or _kv)(config, context_length, kv_precision)
+        total = w + kv + (fit.RUNTIME_HEADROOM_GIB if headroom_gib is None else headroom_gib) * gib
+        return {"weights": w, "kv_cache": kv, "total": total, "fits": total <= gpu_gib * gib}
+
+    return wrong
 
 
-def _wrong_tokenizer():
-    return {"model": "mistral-nemo-12b", "tokenizer": "mistral-7b-v0.3", "precision": "int4"}
+def _kv(config, context_length, kv_precision):
+    return kv_cache_size(config, context_length, 1, kv_bytes_per_value(kv_precision))
 
 
-def _sentencepiece_model():
-    return {"model": "mistral-7b", "tokenizer": "mistral-7b-v0.3", "precision": "int4"}
+def _right_weights(config, fmt):
+    return feasible(config, fmt.name, 0, 1)["weights"]
+
+
+def _all_at_layer_rate(config, fmt):  # forgets that formats keep the embeddings and head apart
+    return count_dense_parameters(config) * fmt.bits / 8
+
+
+def _ignores_tying(config, fmt):  # takes two vocabulary matrices out of the count even when there is one
+    vocabulary = config["vocab_size"] * config["hidden_size"]
+    layers = count_dense_parameters(config) - 2 * vocabulary
+    return (layers * fmt.bits + vocabulary * (fmt.embedding_bits + fmt.head_bits)) / 8
+
+
+def _tied_at_embedding_rate(config, fmt):
+    if not config.get("tie_word_embeddings", False):
+        return _right_weights(config, fmt)
+    vocabulary = config["vocab_size"] * config["hidden_size"]
+    return _right_weights(config, fmt) + vocabulary * (fmt.embedding_bits - fmt.head_bits) / 8
+
+
+def _ideal_bits(config, fmt):  # half a byte for int4-like formats: the lower bound
+    ideal = {"Q8_0": 8, "Q4_0": 4, "Q4_K_M": 4, "GPTQ-4bit": 4}.get(fmt.name, fmt.bits)
+    return count_dense_parameters(config) * ideal / 8
+
+
+def _cache_always_bf16(config, context_length, kv_precision):
+    return kv_cache_size(config, context_length, 1, 2)
+
+
+def _cache_per_batch_of_two(config, context_length, kv_precision):
+    return 2 * _kv(config, context_length, kv_precision)
 
 
 @pytest.mark.parametrize(
@@ -156,15 +218,26 @@ def _sentencepiece_model():
         ("test-kv-cache", _query_heads),
         ("test-kv-cache", _hidden_not_head_dim),
         ("test-kv-cache", _integer_bytes),
-        ("test-choose-deployment", _too_big),
-        ("test-choose-deployment", _wrong_tokenizer),
-        ("test-choose-deployment", _sentencepiece_model),
+        ("test-feasible", _feasible_with(_all_at_layer_rate)),
+        ("test-feasible", _feasible_with(_ignores_tying)),
+        ("test-feasible", _feasible_with(_tied_at_embedding_rate)),
+        ("test-feasible", _feasible_with(_ideal_bits)),
+        ("test-feasible", _feasible_with(_right_weights, kv_cache=_cache_always_bf16)),
+        ("test-feasible", _feasible_with(_right_weights, kv_cache=_cache_per_batch_of_two)),
+        ("test-feasible", _feasible_with(_right_weights, headroom_gib=0)),
+        ("test-feasible", _feasible_with(_right_weights, gib=1e9)),
     ],
 )
 def test_plausible_wrong_answers_fail(grade_id, wrong):
     for seed in (0, 1, 2):
         passed, line = verdict(grade_id, wrong, seed)
         assert not passed, (wrong.__name__, line)
+
+
+def test_the_right_pieces_put_together_pass():
+    # the wrong answers above fail for their wrong piece, not for the way they are assembled
+    passed, line = verdict("test-feasible", _feasible_with(_right_weights))
+    assert passed, line
 
 
 def test_the_course_arithmetic_refuses_the_graders_configs():
@@ -178,3 +251,9 @@ def test_the_course_arithmetic_refuses_the_graders_configs():
         config = decode(encode(case))["args"][0]
         with pytest.raises(ValueError, match="course model name"):
             kv_cache_bytes(config, 10)
+    for case in EXERCISES["test-feasible"].cases(random.Random(0)):
+        config, precision, context = decode(encode(case))["args"][:3]
+        with pytest.raises(ValueError, match="course model name"):
+            model_weight_bytes(config, precision)
+        with pytest.raises(ValueError, match="course model name"):
+            fit.memory_need(config, precision, context)

@@ -1,7 +1,7 @@
 """Lesson 02 §1: computed and published sizes, and the lesson's plots."""
 
-from course.lessons.slm import fit, speed, tokens
 from course.lessons.slm import sizes as slm_sizes
+from course.lessons.slm import speed, tokens
 from course.text.passages import load_all
 
 TEXTS = load_all("slm-on-a-laptop")
@@ -15,15 +15,21 @@ def test_size_table_matches_cards_within_one_percent():
     assert moe.active < moe.total / 3
 
 
+def test_the_same_vocabulary_costs_more_parameters_but_a_smaller_share_in_a_wider_model():
+    small, wide = slm_sizes.vocabulary_cost(["llama-3.2-1b", "llama-3.2-3b"])
+    assert small.vocabulary == wide.vocabulary and small.tied and wide.tied
+    assert small.parameters == 128_256 * 2_048 and wide.parameters == 128_256 * 3_072
+    assert wide.parameters > small.parameters and wide.share < small.share
+    nemo, mistral_small = slm_sizes.vocabulary_cost(["mistral-nemo-12b", "mistral-small"])
+    assert nemo.parameters == mistral_small.parameters == 2 * 131_072 * 5_120  # untied: embeddings and head
+    assert mistral_small.share < nemo.share
+
+
 def test_plots_draw(monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
     slm_sizes.plot_sizes(slm_sizes.size_table())
     slm_sizes.plot_breakdown(["llama-3.2-1b", "mixtral-8x7b"])
-    ax = fit.plot_memory(["llama-3.2-1b", "mistral-7b"], 8, 4096)
-    assert len(ax.patches) == 2 * len(fit.PRECISIONS)
     tokens.plot_tokens(tokens.token_counts(TEXTS, ["tekken"]), {"en": "English", "ko": "Korean", "ja": "Japanese"})
     speed.plot_speed([speed.SpeedResult("mistral-7b", "small", 1000, 10.0, 1.0)])
-    explorer = fit.memory_explorer(["llama-3.2-1b"])
-    assert explorer.children  # sliders and output
