@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from .. import sandbox
 from ..layout import CourseLayout
 from ..nbgrader_runner import CourseError
 from . import tables
@@ -40,10 +41,25 @@ RECONNECT_PAUSE = 2.0
 class Worker:
     """One `course worker` process: this course folder's releases, one database."""
 
-    def __init__(self, root: Path, db_url: str, name: str | None = None, heartbeat: float = 10.0, threads: int = 0):
+    def __init__(
+        self,
+        root: Path,
+        db_url: str,
+        name: str | None = None,
+        heartbeat: float = 10.0,
+        threads: int = 0,
+        unsandboxed: bool = False,
+    ):
         self.layout = CourseLayout.load(root)
         self.db = tables.engine(db_url)
         tables.require(self.db)
+        isolation = sandbox.isolation()
+        if not isolation.available and not unsandboxed:
+            raise CourseError(
+                f"No sandbox on this machine ({isolation.reason}). A worker runs students' code on a machine that "
+                "can reach the gradebook, so it will not start without one: install bubblewrap and allow user "
+                "namespaces (README: grading on several machines), or pass --unsandboxed for trusted code only."
+            )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.heartbeat, self.stalled_after = heartbeat, 3 * heartbeat
         self.releases = {
@@ -206,8 +222,8 @@ def _connection_lost(error: BaseException) -> bool:
     return isinstance(error, ConnectorException | psycopg.Error | psycopg_pool.PoolTimeout | OSError | DBAPIError)
 
 
-def run_worker(root: Path, db_url: str, name: str | None, heartbeat: float, threads: int) -> None:
+def run_worker(root: Path, db_url: str, name: str | None, heartbeat: float, threads: int, unsandboxed: bool) -> None:
     """`course worker`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
-    Worker(root, db_url, name, heartbeat, threads).serve()
+    Worker(root, db_url, name, heartbeat, threads, unsandboxed).serve()
