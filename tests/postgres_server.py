@@ -1,7 +1,7 @@
 """A real PostgreSQL server for tests and benchmarks: a fresh cluster in a temporary folder, listening on
 127.0.0.1 only, run as an unprivileged user, restarted and stopped by its PID (never by name).
 
-Used by the ``postgres`` fixture (``tests/conftest.py``) and by ``benchmarks/queue.py``.
+Used by the ``postgres`` fixture (``tests/conftest.py``) and by ``benchmarks/queue_throughput.py``.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..cache import cache_root
 from . import sandbox
 from .checks import build_checks, run_seed
-from .execute import Limits, RunSettings
+from .execute import KERNEL_GRACE, Limits, RunSettings
 from .files import SubmissionFiles, read_submission
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
@@ -136,8 +136,8 @@ def grade_queued(
     wait until all are done, then write feedback, ``grades.csv`` and the report as :func:`grade` does. Without
     ``wait``, return None once enqueued; running it again adds no job and collects the results.
 
-    ``job_seconds`` (default: the notebook time limit plus 5 minutes) is a worker's hard limit for one
-    submission, past which its grading process is stopped."""
+    ``job_seconds`` (default: the notebook time limit plus ``KERNEL_GRACE``, 5 minutes) is a worker's hard limit
+    for one submission, past which its grading process is stopped."""
     from .queue import tables
     from .queue.collect import collect
     from .queue.collect import wait as wait_for
@@ -149,7 +149,8 @@ def grade_queued(
     limits = limits or Limits()
     seed = run_seed(layout, seed, new_seed)
     started = time.perf_counter()
-    enqueued = enqueue(layout, db, url, by_lesson, seed, limits, job_seconds or limits.submission_seconds + 300)
+    job_seconds = job_seconds or limits.submission_seconds + KERNEL_GRACE
+    enqueued = enqueue(layout, db, url, by_lesson, seed, limits, job_seconds)
     print(
         f"run {enqueued.run}: {len(enqueued.keys)} submissions, {enqueued.deferred} put on the queue, "
         f"{enqueued.done} already done",

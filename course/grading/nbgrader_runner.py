@@ -78,10 +78,13 @@ def database_url(url: str) -> str:
         driver = "psycopg" if installed else "psycopg2"
         parsed = parsed.set(drivername=f"postgresql+{driver}")
     shown = parsed.render_as_string(hide_password=True)
+    engine = create_engine(parsed)
     try:
-        with create_engine(parsed).connect():
+        with engine.connect():
             pass
     except SQLAlchemyError as err:
         reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
         raise CourseError(f"Cannot open the gradebook at {shown}: {reason}") from None
+    finally:
+        engine.dispose()  # the check's connection is not kept open (a worker counts its connections)
     return parsed.render_as_string(hide_password=False)

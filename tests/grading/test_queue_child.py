@@ -1,9 +1,12 @@
 """A worker's grading process: a submission that keeps it past its hard limit, or a grading process killed
 mid-job, ends that process (and the sandboxed kernel under it) with the reason, and the next job gets a fresh
-process that grades it as usual."""
+process that grades it as usual. A kernel never outlives its time limit by more than a grace period."""
 
+import multiprocessing
 import os
+import shutil
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from course.grading import sandbox
 from course.grading.checks import build_checks
 from course.grading.files import read_submission
-from course.grading.kernel import Limits, RunSettings
+from course.grading.kernel import KernelManager, Limits, RunSettings
 from course.grading.pipeline import Job
 from course.grading.queue.child import GradingCrashed, GradingProcess
 from course.grading.template import load_template
@@ -50,16 +53,26 @@ def test_an_overrunning_or_killed_grading_process_is_stopped_and_replaced(course
         started = time.monotonic()
         with pytest.raises(GradingCrashed, match="ran past its hard limit of 8 s and was stopped"):
             child.grade(job("sleeper", 1), 8)
-        assert time.monotonic() - started < 30 and child.pid is None
+        assert time.monotonic() - started < 30 and not multiprocessing.active_children()
         if sandbox.isolation().available:  # the kernel dies with its grading process
             assert not _running_under(tmp_path / "sleeper-1")
 
         result = child.grade(job("honest", 1), 300)
         assert sum(result.scores[LESSON].values()) == FULL and not result.error
 
-        threading.Timer(3, os.kill, (child.pid, signal.SIGKILL)).start()
+        (process,) = multiprocessing.active_children()  # the grading process, kept between jobs
+        threading.Timer(3, os.kill, (process.pid, signal.SIGKILL)).start()
         with pytest.raises(GradingCrashed, match="was killed by SIGKILL"):
             child.grade(job("sleeper", 2), 300)
         assert sum(child.grade(job("honest", 2), 300).scores[LESSON].values()) == FULL
     finally:
         child.stop()
+
+
+def test_a_kernel_is_killed_at_the_end_of_its_lifetime_whatever_becomes_of_its_grader(tmp_path):
+    manager = KernelManager(connection_file=str(tmp_path / "kernel.json"))
+    manager.lifetime = 2100.0
+    command = manager.format_kernel_cmd()
+    limit = command.index(shutil.which("timeout"))
+    assert command[limit + 1 : limit + 3] == ["--signal=KILL", "2100"]
+    assert command.index(sys.executable) > limit, "the limit wraps the kernel itself, inside the sandbox"

@@ -14,9 +14,9 @@ from .tables import conninfo
 TASK = "course-grade"
 
 
-def make_app(db: Engine, connections: int = 3):
-    """A procrastinate app on ``db``'s database, with at most ``connections`` pooled connections (a worker uses
-    one to listen for new jobs, one for its heartbeat and claims)."""
+def make_app(db: Engine, connections: int = 2):
+    """A procrastinate app on ``db``'s database, with at most ``connections`` pooled connections (a worker's
+    heartbeat may overlap a fetch; its listener for new jobs has a connection of its own)."""
     from procrastinate import App, PsycopgConnector
 
     return App(connector=PsycopgConnector(conninfo=conninfo(db), min_size=1, max_size=connections))

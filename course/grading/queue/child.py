@@ -58,10 +58,6 @@ class GradingProcess:
         self._process = None
         self._connection: Connection | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def _start(self) -> None:
         ours, theirs = self._context.Pipe()
         self._process = self._context.Process(target=_serve, args=(theirs,), name="course-grading", daemon=True)

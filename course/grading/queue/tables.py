@@ -66,7 +66,7 @@ def engine(url: str) -> Engine:
             "The grading queue needs a PostgreSQL gradebook that every grading machine can reach: pass "
             "--db-url postgresql://user@host/gradebook (and release into it with the same --db-url)."
         )
-    return create_engine(url, pool_pre_ping=True, pool_size=2)
+    return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=2)
 
 
 def conninfo(db: Engine) -> str:

@@ -96,6 +96,7 @@ class JobRunner:
             from nbgrader.api import Gradebook
 
             self._gradebook = retrying(lambda: Gradebook(self.url, self.layout.course_id))
+            self._gradebook.engine.dispose()  # its sessions are bound to this worker's own connections
         return self._gradebook
 
     def _claim(self, key: str) -> Claim | None:

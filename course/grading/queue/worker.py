@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -135,6 +136,7 @@ class Worker:
             asyncio.run(self._serve())
         finally:
             self.runner.child.stop()
+            shutil.rmtree(self.runner.scratch, ignore_errors=True)
 
     async def _serve(self) -> None:
         from procrastinate import RetryStrategy
@@ -190,15 +192,22 @@ class Worker:
     async def _sweep(self, app) -> None:
         """Hand jobs of stalled workers back to the queue, every heartbeat. When the same submission was enqueued
         again meanwhile (a waiting job holds its queueing lock), that job grades it and the stalled one is
-        closed instead."""
+        closed instead.
+
+        A worker is stalled when its heartbeat lags the freshest one (this worker's own, at worst) by three
+        periods: after a database outage every heartbeat is old at once, and no live worker's job is taken."""
         from procrastinate.exceptions import ConnectorException, UniqueViolation
         from procrastinate.jobs import Status
 
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
+                lag = await app.connector.execute_query_one_async(
+                    "SELECT coalesce(extract(epoch FROM now() - max(last_heartbeat)), 0)::float AS seconds "
+                    "FROM procrastinate_workers"
+                )
                 stalled = await app.job_manager.get_stalled_jobs(
-                    task_name=TASK, seconds_since_heartbeat=self.stalled_after
+                    task_name=TASK, seconds_since_heartbeat=self.stalled_after + lag["seconds"]
                 )
                 for job in stalled:
                     key = job.task_kwargs["key"]

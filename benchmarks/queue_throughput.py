@@ -1,8 +1,8 @@
 """How fast the grading queue drains with 1, 2 and 4 `course worker` processes, and what each graded submission
 costs the database (the numbers behind the README's estimate of how many workers one PostgreSQL server takes).
 
-    python benchmarks/queue.py                    # M = 16 submissions of lesson 00, 1, 2 and 4 workers
-    python benchmarks/queue.py -m 40 --workers 1 2 4 8
+    python benchmarks/queue_throughput.py                    # M = 16 submissions of lesson 00, 1, 2 and 4 workers
+    python benchmarks/queue_throughput.py -m 40 --workers 1 2 4 8
 
 A PostgreSQL server of its own on 127.0.0.1 (tests/postgres_server.py, with pg_stat_statements), the course
 released into it, M sample submissions; for each worker count, the workers start in folders of their own and
