@@ -64,6 +64,8 @@ def _cmd_grade(args: argparse.Namespace) -> None:
     if args.queue:
         if not args.db_url:
             raise CourseError("--queue needs --db-url postgresql://...: the gradebook every worker shares.")
+        if args.workers != 1:
+            raise CourseError("--workers is for grading on this machine; with --queue, start `course worker`s.")
         result = grade_queued(
             _root(args), args.lesson, db_url=args.db_url, job_seconds=args.job_timeout, wait=not args.no_wait, **common
         )

@@ -88,6 +88,11 @@ def test_the_queue_needs_a_database_url(empty_course, command, monkeypatch):
     _one_line_error(course(*command, cwd=empty_course), "--db-url postgresql://")
 
 
+def test_with_the_queue_workers_are_course_worker_processes(empty_course):
+    result = course("grade", "--queue", "--workers", "2", "--db-url", "postgresql://x@127.0.0.1:9/g", cwd=empty_course)
+    _one_line_error(result, "course worker")
+
+
 def test_a_database_without_the_queue_says_what_to_run(empty_course, postgres):
     _one_line_error(course("queue-setup", "--db-url", postgres, cwd=empty_course), "run `course release --db-url")
     for command in (["worker"], ["grade", "--status"]):

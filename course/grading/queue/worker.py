@@ -3,8 +3,8 @@ is finished first).
 
 The worker is procrastinate's, on the queues of the releases this machine has (``fingerprint``): one job at a
 time, a heartbeat in the database every ``heartbeat`` seconds. Beside it, a sweeper asks procrastinate for jobs
-whose worker has sent no heartbeat for three periods (``JobManager.get_stalled_jobs``: that worker was killed or
-cut off) and hands them back to the queue (``retry_job``), so any live worker takes them up. When the database
+whose worker's heartbeat lags the freshest by three periods (``JobManager.get_stalled_jobs``: that worker was
+killed or cut off) and hands them back to the queue (``retry_job``), so any live worker takes them up. When the database
 goes away (a restart), procrastinate's pool reconnects by itself during short outages; past that the worker
 stops, and this loop opens the app again until the database is back, then carries on. A job of a release this
 machine does not have is never claimed: the worker says so when it starts, and stops if that is all there is.
@@ -117,22 +117,22 @@ class Worker:
         return outcome
 
     def serve(self) -> None:
-        lines, ours = self.refusals()
-        for line in lines:
-            print(f"course worker: {line}", file=sys.stderr, flush=True)
-        if lines and not ours:
-            raise CourseError(
-                "every unfinished job in the queue is for another release of the course than this machine's "
-                "(see above): nothing to grade here."
-            )
-        log.info(
-            "worker %s: grading %s on %s (heartbeat every %g s)",
-            self.name,
-            ", ".join(sorted(self.releases)),
-            self.db.url.render_as_string(hide_password=True),
-            self.heartbeat,
-        )
         try:
+            lines, ours = self.refusals()
+            for line in lines:
+                print(f"course worker: {line}", file=sys.stderr, flush=True)
+            if lines and not ours:
+                raise CourseError(
+                    "every unfinished job in the queue is for another release of the course than this machine's "
+                    "(see above): nothing to grade here."
+                )
+            log.info(
+                "worker %s: grading %s on %s (heartbeat every %g s)",
+                self.name,
+                ", ".join(sorted(self.releases)),
+                self.db.url.render_as_string(hide_password=True),
+                self.heartbeat,
+            )
             asyncio.run(self._serve())
         finally:
             self.runner.child.stop()
