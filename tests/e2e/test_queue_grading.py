@@ -250,6 +250,7 @@ def graded(postgres_server, course_copy, tmp_path_factory):
                 text("SELECT count(*) FROM procrastinate_jobs")
             ).scalar()
         facts["logs"] = {name: workers.log(name) for name in ("A", "B", "C")}
+        facts["alive"] = {name for name, process in workers.processes.items() if process.poll() is None}
     finally:
         workers.stop_all()
     seed = json.loads(instructor.grading_seed_file.read_text())["seed"]
@@ -339,6 +340,7 @@ def test_workers_carry_on_after_the_database_restarts(graded):
         ).scalar()
     assert state == "graded"
     assert "0 running, 0 waiting" in graded["status"]
+    assert graded["alive"] == {"B", "C"}, "the workers lived through the restart"
 
 
 @pytest.mark.slow
