@@ -1,16 +1,16 @@
 """Shared fixtures: the repository root, one cache for heavy lesson artefacts per test session, a free port,
-and temporary copies of the course."""
+a PostgreSQL server, and temporary copies of the course."""
 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from course.grading.layout import CourseLayout
+from tests.postgres_server import BINS, MISSING, PostgresServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = CourseLayout.load(ROOT)
@@ -25,16 +25,30 @@ def course_cache(tmp_path_factory) -> Path:
     return cache
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture()
 def free_tcp_port() -> int:
     return free_port()
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A PostgreSQL server for the test module on 127.0.0.1 (see tests/postgres_server.py), stopped by its PID;
+    skipped where PostgreSQL is not installed, except under CI (which installs it)."""
+    if not BINS:
+        if os.environ.get("CI") == "true":
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres(postgres_server) -> str:
+    """The URL of the test module's gradebook database on its own PostgreSQL server."""
+    return postgres_server.url
 
 
 def make_course_copy(

@@ -13,5 +13,8 @@ the ``probe`` runs the student's code on the inputs in the kernel through a ``dr
 carries plain data across. Every graded test cell has a declared exercise: ``authoring`` writes the test cells
 from the declarations at release and refuses a graded cell without one.
 
+``queue`` grades on several machines: `course grade --queue` enqueues a job per submission in the PostgreSQL
+gradebook's database (procrastinate) and `course worker` processes grade them with the same pipeline.
+
 Nothing here imports torch, transformers or the quiz widgets, so the `course` command starts fast.
 """

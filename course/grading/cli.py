@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,20 +53,59 @@ def _print_grades(result, started: float) -> None:
 
 def _cmd_grade(args: argparse.Namespace) -> None:
     from .execute import Limits
-    from .grade import grade
+    from .grade import grade, grade_queued
 
     started = time.perf_counter()
+    if args.status:
+        _print_status(args)
+        return
     limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.timeout)
-    result = grade(
-        _root(args),
-        args.lesson,
-        workers=args.workers,
-        db_url=args.db_url,
-        limits=limits,
-        seed=args.seed,
-        new_seed=args.new_seed,
-    )
+    common = {"limits": limits, "seed": args.seed, "new_seed": args.new_seed}
+    if args.queue:
+        if not args.db_url:
+            raise CourseError("--queue needs --db-url postgresql://...: the gradebook every worker shares.")
+        if args.workers != 1:
+            raise CourseError("--workers is for grading on this machine; with --queue, start `course worker`s.")
+        result = grade_queued(
+            _root(args), args.lesson, db_url=args.db_url, job_seconds=args.job_timeout, wait=not args.no_wait, **common
+        )
+        if result is None:
+            print("enqueued; `course grade --status` shows progress, `course grade --queue` again collects the results")
+            return
+    else:
+        result = grade(_root(args), args.lesson, workers=args.workers, db_url=args.db_url, **common)
     _print_grades(result, started)
+
+
+def _print_status(args: argparse.Namespace) -> None:
+    from .layout import CourseLayout
+    from .queue import tables
+    from .queue.status import progress
+
+    if not args.db_url:
+        raise CourseError("--status needs --db-url postgresql://...: the gradebook the queue is in.")
+    db = tables.engine(args.db_url)
+    tables.require(db)
+    print(progress(db, CourseLayout.load(_root(args)).course_id).format())
+
+
+def _cmd_worker(args: argparse.Namespace) -> None:
+    from .queue.worker import run_worker
+
+    if not args.db_url:
+        raise CourseError("`course worker` needs --db-url postgresql://... (or COURSE_DB_URL): the queue's gradebook.")
+    if args.heartbeat <= 0 or args.threads < 0:
+        raise CourseError("--heartbeat must be positive and --threads at least 0.")
+    run_worker(_root(args), args.db_url, args.name, args.heartbeat, args.threads, args.unsandboxed)
+
+
+def _cmd_queue_setup(args: argparse.Namespace) -> None:
+    from .queue import tables
+
+    db = tables.engine(args.db_url)
+    created = tables.setup(db)
+    shown = db.url.render_as_string(hide_password=True)
+    print(f"created {', '.join(created)} in {shown}" if created else f"{shown} already has the grading queue")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -127,7 +167,70 @@ def build_parser() -> argparse.ArgumentParser:
         "with, recorded in grading-seed.json; a fresh secret one the first time)",
     )
     seed.add_argument("--new-seed", action="store_true", help="draw a fresh secret seed for this run")
+    queue = p.add_argument_group("grading on several machines (PostgreSQL --db-url; see README)")
+    queue.add_argument(
+        "--queue",
+        action="store_true",
+        help="put one job per submission on the queue in the --db-url database for `course worker` processes, "
+        "wait until all are done, then write feedback, grades.csv and the report (running it again adds no job)",
+    )
+    queue.add_argument("--no-wait", action="store_true", help="with --queue: return once the jobs are enqueued")
+    queue.add_argument(
+        "--job-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --queue: a worker stops grading a submission after this long and tries once more before "
+        "recording it as ungradable (default: --timeout + 300)",
+    )
+    queue.add_argument(
+        "--status", action="store_true", help="show how the latest queued run is going (done, running, failed, ETA)"
+    )
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser(
+        "worker",
+        help="grade queued submissions on this machine until stopped",
+        description="Claim jobs enqueued by `course grade --queue` from the --db-url database and grade them "
+        "in the sandbox, with the run's limits, one at a time; results go into the shared gradebook. Needs this "
+        "course folder with the same release as the instructor's (jobs of another release are refused), not "
+        "submitted/. SIGTERM or Ctrl-C stops it after the job in hand.",
+    )
+    p.add_argument(
+        "--db-url",
+        default=os.environ.get("COURSE_DB_URL"),
+        help="the queue's PostgreSQL gradebook (default: $COURSE_DB_URL)",
+    )
+    p.add_argument("--name", help="how status and logs name this worker (default: host:pid)")
+    p.add_argument(
+        "--heartbeat",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between heartbeats; a worker silent for three is taken as dead and its job retried (default: 10)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS threads per student kernel: with N workers on a machine, give each cores/N (default: "
+        "the library's default)",
+    )
+    p.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="run even without a working sandbox (bubblewrap with user namespaces): for trusted code only, since "
+        "a student's code could then reach the gradebook",
+    )
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser(
+        "queue-setup",
+        help="create the grading queue's tables in a PostgreSQL gradebook (once per database)",
+        description="Create procrastinate's schema and the course's queue tables in the --db-url database, "
+        "where missing.",
+    )
+    p.add_argument("--db-url", required=True, help="the PostgreSQL gradebook, postgresql://user@host/gradebook")
+    p.set_defaults(func=_cmd_queue_setup)
 
     p = sub.add_parser(
         "demo",

@@ -23,9 +23,10 @@ from .kernel import Client, KernelManager, Limits, RunSettings, kernel_env, prep
 from .probe import probe_call, read_observations
 from .template import LessonTemplate, NotebookTemplate
 
-__all__ = ["Limits", "RunOutcome", "RunSettings", "TIMEOUT_ENAME", "run_notebook", "run_submission"]
+__all__ = ["KERNEL_GRACE", "Limits", "RunOutcome", "RunSettings", "TIMEOUT_ENAME", "run_notebook", "run_submission"]
 
 TIMEOUT_ENAME = "CellTimeoutError"
+KERNEL_GRACE = 300  # seconds a kernel may live past the notebook's time limit (start-up, shutdown), then killed
 
 
 @dataclass
@@ -117,6 +118,7 @@ def _client(
         kernel_name="python3",
     )
     km.kernel_spec.interrupt_mode = "message"  # the kernel signals itself: a signal from here might hit bwrap
+    km.lifetime = limits.submission_seconds + KERNEL_GRACE
     if sandbox.isolation().available:
         shown = [
             p

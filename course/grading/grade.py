@@ -22,7 +22,7 @@ from pathlib import Path
 from ..cache import cache_root
 from . import sandbox
 from .checks import build_checks, run_seed
-from .execute import Limits, RunSettings
+from .execute import KERNEL_GRACE, Limits, RunSettings
 from .files import SubmissionFiles, read_submission
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
@@ -88,19 +88,8 @@ def grade(
     one the class was last graded with, else a fresh secret one (``new_seed`` draws a fresh one anyway)."""
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
-    layout = CourseLayout.load(root)
-    layout.ensure_gradebook(db_url)
-    url = database_url(db_url) if db_url else layout.default_db_url
-    by_lesson = layout.submitted_lessons()
-    if not by_lesson:
-        raise CourseError(
-            f"Nothing in {layout.submitted}: put each student's work in {layout.submitted.name}/<student>/"
-            "<lesson>/ (or run `course demo` to see the whole loop on sample submissions)."
-        )
-    known = layout.check_lessons(wanted)
-    todo = [lesson for lesson in known if lesson in by_lesson]
-    if not todo:
-        raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
+    layout, url, by_lesson = plan(root, wanted, db_url)
+    todo = list(by_lesson)
     templates = {lesson: load_template(layout, lesson, url) for lesson in todo}
     seed = run_seed(layout, seed, new_seed)
     checks = {lesson: build_checks(templates[lesson], seed) for lesson in todo}
@@ -126,32 +115,110 @@ def grade(
     ]
     graded = [r for r in results if not r.error]
     record(run, graded)
+    isolation = sandbox.isolation()
+    unisolated = "" if isolation.available else isolation.reason
+    return publish(layout, url, todo, report_dir, graded, failures, unisolated, elapsed, seed)
+
+
+def grade_queued(
+    root: Path,
+    wanted: list[str] | None = None,
+    report_dir: Path | None = None,
+    *,
+    db_url: str,
+    limits: Limits | None = None,
+    seed: int | None = None,
+    new_seed: bool = False,
+    job_seconds: float | None = None,
+    wait: bool = True,
+) -> GradeResult | None:
+    """`course grade --queue`: enqueue a job per submission for `course worker` processes (``course.grading.queue``),
+    wait until all are done, then write feedback, ``grades.csv`` and the report as :func:`grade` does. Without
+    ``wait``, return None once enqueued; running it again adds no job and collects the results.
+
+    ``job_seconds`` (default: the notebook time limit plus ``KERNEL_GRACE``, 5 minutes) is a worker's hard limit
+    for one submission, past which its grading process is stopped."""
+    from .queue import tables
+    from .queue.collect import collect
+    from .queue.collect import wait as wait_for
+    from .queue.enqueue import enqueue
+
+    layout, url, by_lesson = plan(root, wanted, db_url)
+    db = tables.engine(url)
+    tables.require(db)
+    limits = limits or Limits()
+    seed = run_seed(layout, seed, new_seed)
+    started = time.perf_counter()
+    job_seconds = job_seconds or limits.submission_seconds + KERNEL_GRACE
+    enqueued = enqueue(layout, db, url, by_lesson, seed, limits, job_seconds)
+    print(
+        f"run {enqueued.run}: {len(enqueued.keys)} submissions, {enqueued.deferred} put on the queue, "
+        f"{enqueued.done} already done",
+        file=sys.stderr,
+    )
+    if not wait:
+        return None
+    wait_for(db, list(enqueued.keys.values()))
+    return collect(layout, db, url, enqueued.keys, report_dir, seed, time.perf_counter() - started)
+
+
+def plan(root: Path, wanted: list[str] | None, db_url: str | None) -> tuple[CourseLayout, str, dict[str, list[str]]]:
+    """(the course layout, the gradebook URL, ``{lesson: students}`` of the wanted lessons with submissions);
+    CourseError when there is nothing to grade."""
+    layout = CourseLayout.load(root)
+    layout.ensure_gradebook(db_url)
+    url = database_url(db_url) if db_url else layout.default_db_url
+    by_lesson = layout.submitted_lessons()
+    if not by_lesson:
+        raise CourseError(
+            f"Nothing in {layout.submitted}: put each student's work in {layout.submitted.name}/<student>/"
+            "<lesson>/ (or run `course demo` to see the whole loop on sample submissions)."
+        )
+    known = layout.check_lessons(wanted)
+    todo = [lesson for lesson in known if lesson in by_lesson]
+    if not todo:
+        raise CourseError(f"No submissions for {', '.join(known)}; found: {', '.join(sorted(by_lesson))}.")
+    return layout, url, {lesson: by_lesson[lesson] for lesson in todo}
+
+
+def publish(
+    layout: CourseLayout,
+    url: str,
+    lessons: list[str],
+    report_dir: Path | None,
+    graded: list[SubmissionResult],
+    failures: list[str],
+    unisolated: str,
+    elapsed: float,
+    seed: int,
+) -> GradeResult:
+    """Once every submission is recorded (``graded``, whose notebooks are in the autograded folder): feedback,
+    ``grades.csv`` and the class report; the same whether the class was graded here or by queue workers."""
     # feedback in nbgrader processes; meanwhile, the export and the report here
     feedback = [
         start_nbgrader(layout.root, "generate_feedback", lesson, "--force", f"--CourseDirectory.db_url={url}")
-        for lesson in todo
+        for lesson in lessons
     ]
-    export(layout.grades_csv, url, run.course_id)
-    report = build_report(report_dir or layout.reports, todo, url, run.course_id)
+    export(layout.grades_csv, url, layout.course_id)
+    report = build_report(report_dir or layout.reports, lessons, url, layout.course_id)
     for process in feedback:
         try:
             finish_nbgrader(process)
         except CourseError as err:
             failures.append(str(err))
-    isolation = sandbox.isolation()
     notes = {(r.lesson, r.student): r.notes for r in graded if r.notes}
     uncached: dict[str, set[str]] = {}
     for r in graded:
         if r.built:
             uncached.setdefault(r.lesson, set()).update(r.built)
     return GradeResult(
-        todo,
+        lessons,
         layout.grades_csv,
         layout.feedback,
         report,
         failures,
         notes,
-        unisolated="" if isolation.available else isolation.reason,
+        unisolated=unisolated,
         grading_seconds=elapsed,
         uncached=uncached,
         seed=seed,
@@ -204,14 +271,19 @@ def record(run: GradingRun, results: list[SubmissionResult]) -> None:
         for result in sorted(results, key=lambda r: (r.lesson, r.student)):
             for attempt in range(2):  # another grader sharing the gradebook may create the student first
                 try:
-                    _record_one(gradebook, result, parse_utc)
+                    record_one(gradebook, result, parse_utc)
                     break
                 except InvalidEntry:
                     gradebook.db.rollback()
                     if attempt:
                         raise
+    write_autograded(run.layout, results)
+
+
+def write_autograded(layout: CourseLayout, results: list[SubmissionResult]) -> None:
+    """Each result's graded notebooks into the autograded folder (what nbgrader's feedback reads)."""
     for result in results:
-        folder = run.layout.autograded_dir(result.student, result.lesson)
+        folder = layout.autograded_dir(result.student, result.lesson)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for name, text in result.notebooks.items():
@@ -227,7 +299,9 @@ def export(path: Path, db_url: str, course: str) -> None:
         CsvExportPlugin(to=str(path)).export(gradebook)
 
 
-def _record_one(gradebook, result: SubmissionResult, parse_utc) -> None:
+def record_one(gradebook, result: SubmissionResult, parse_utc) -> None:
+    """One result's student, submission, scores and comments, through nbgrader's gradebook API (which commits
+    after each step; ``queue.recording`` makes the steps one transaction)."""
     gradebook.update_or_create_student(result.student)
     try:
         stamp = {"timestamp": parse_utc(result.timestamp)} if result.timestamp else {}

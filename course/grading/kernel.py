@@ -40,12 +40,20 @@ class RunSettings:
 class KernelManager(AsyncKernelManager):
     """Starts ipykernel with Python's safe path (-P), wrapped in the sandbox when there is one, first in line
     for the out-of-memory killer (choom), so a runaway allocation ends the student's own kernel, and unable to
-    write files larger than FILE_BYTES (prlimit)."""
+    write files larger than FILE_BYTES (prlimit).
+
+    The kernel is also killed ``lifetime`` seconds after it starts (``timeout``, inside the sandbox), whatever
+    happens to the grader: when a grading process is killed, the sandbox does not always die with it, and the
+    student's code must not run on without a limit."""
 
     wrap = None  # callable: kernel command -> command to launch
+    lifetime: float | None = None  # seconds
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        timeout = shutil.which("timeout")
+        limit = [timeout, "--signal=KILL", f"{self.lifetime:.0f}"] if timeout and self.lifetime else []
         kernel = [
+            *limit,
             sys.executable,
             "-P",
             "-m",

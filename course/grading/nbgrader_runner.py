@@ -55,7 +55,8 @@ def run_nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.Compl
 
 
 def database_url(url: str) -> str:
-    """``url``, checked and reachable; a bare ``postgresql://`` uses psycopg2 if that is the installed driver.
+    """``url``, checked and reachable; a bare ``postgresql://`` uses psycopg (3), the driver installed with the
+    course (the grading queue's procrastinate needs it too), else psycopg2 if that is the one installed.
 
     CourseError, with the URL's password hidden, when it is not a database URL or the database cannot be
     reached."""
@@ -72,17 +73,18 @@ def database_url(url: str) -> str:
             f"--db-url {url!r} is not a database URL; for example "
             "postgresql://grader@localhost/gradebook or sqlite:///gradebook.db"
         ) from None
-    if (
-        parsed.drivername in ("postgresql", "postgres")
-        and not importlib.util.find_spec("psycopg")
-        and importlib.util.find_spec("psycopg2")
-    ):
-        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.drivername in ("postgresql", "postgres"):
+        installed = importlib.util.find_spec("psycopg") or not importlib.util.find_spec("psycopg2")
+        driver = "psycopg" if installed else "psycopg2"
+        parsed = parsed.set(drivername=f"postgresql+{driver}")
     shown = parsed.render_as_string(hide_password=True)
+    engine = create_engine(parsed)
     try:
-        with create_engine(parsed).connect():
+        with engine.connect():
             pass
     except SQLAlchemyError as err:
         reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
         raise CourseError(f"Cannot open the gradebook at {shown}: {reason}") from None
+    finally:
+        engine.dispose()  # the check's connection is not kept open (a worker counts its connections)
     return parsed.render_as_string(hide_password=False)

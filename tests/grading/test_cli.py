@@ -13,7 +13,7 @@ def course(*args, cwd):
     return subprocess.run([sys.executable, "-m", "course.grading.cli", *args], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("command", [[], ["release"], ["grade"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["release"], ["grade"], ["demo"], ["worker"], ["queue-setup"]])
 def test_help(command):
     result = course(*command, "--help", cwd=ROOT)
     assert result.returncode == 0 and "usage: course" in result.stdout
@@ -78,5 +78,22 @@ def test_workers_must_be_positive(empty_course):
 
 def test_grade_help_names_the_new_options():
     out = course("grade", "--help", cwd=ROOT).stdout
-    for option in ("--workers", "--db-url", "--cell-timeout", "--timeout"):
+    for option in ("--workers", "--db-url", "--cell-timeout", "--timeout", "--queue", "--status", "--job-timeout"):
         assert option in out
+
+
+@pytest.mark.parametrize("command", [["grade", "--queue"], ["grade", "--status"], ["worker"]])
+def test_the_queue_needs_a_database_url(empty_course, command, monkeypatch):
+    monkeypatch.delenv("COURSE_DB_URL", raising=False)
+    _one_line_error(course(*command, cwd=empty_course), "--db-url postgresql://")
+
+
+def test_with_the_queue_workers_are_course_worker_processes(empty_course):
+    result = course("grade", "--queue", "--workers", "2", "--db-url", "postgresql://x@127.0.0.1:9/g", cwd=empty_course)
+    _one_line_error(result, "course worker")
+
+
+def test_a_database_without_the_queue_says_what_to_run(empty_course, postgres):
+    _one_line_error(course("queue-setup", "--db-url", postgres, cwd=empty_course), "run `course release --db-url")
+    for command in (["worker"], ["grade", "--status"]):
+        _one_line_error(course(*command, "--db-url", postgres, cwd=empty_course), "run `course queue-setup --db-url")
