@@ -88,7 +88,8 @@ def _count_cases(rng: random.Random) -> list[dict]:
     return [call(config) for config in configs]
 
 
-_TOY = {
+#: The toy config of Exercise 1's visible tests (196 parameters), also an edge case of the drawn ones.
+TOY_CONFIG = {
     "vocab_size": 10,
     "hidden_size": 4,
     "num_hidden_layers": 1,
@@ -98,10 +99,10 @@ _TOY = {
     "tie_word_embeddings": True,
 }
 _COUNT_EDGE = [
-    call(_TOY),
-    call(dict(_TOY, tie_word_embeddings=False)),
-    call({key: value for key, value in _TOY.items() if key != "num_key_value_heads"}),  # no GQA
-    call(dict(_TOY, head_dim=6)),
+    call(TOY_CONFIG),
+    call(dict(TOY_CONFIG, tie_word_embeddings=False)),
+    call({key: value for key, value in TOY_CONFIG.items() if key != "num_key_value_heads"}),  # no GQA
+    call(dict(TOY_CONFIG, head_dim=6)),
 ]
 
 
@@ -206,7 +207,7 @@ def _feasible_edge() -> list[dict]:
         call(nemo, "GPTQ-4bit", 2048, 12, "fp8"),
         call(small, "Q4_K_M", 8192, 4, "bf16"),  # the tied matrix is stored once, at the head's rate
         call(small, "GPTQ-4bit", 0, 2, "q4_0"),
-        call(dict(_TOY), "Q8_0", 10, 1, "fp16"),
+        call(dict(TOY_CONFIG), "Q8_0", 10, 1, "fp16"),
     ]
 
 

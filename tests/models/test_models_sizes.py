@@ -26,22 +26,15 @@ from course.models.configs import MODEL_NAMES, load_config
 from course.models.memory import kv_cache_bytes
 from course.models.params import count_parameters, non_embedding_parameters
 from course.references import sizes
+from course.references.slm import TOY_CONFIG
 from tools import model_sizes
 
 COURSE = Path(course.__file__).parent
 REGENERATE = "course/models/configs/sizes.json is stale: run `python -m tools.model_sizes` and commit the file"
 
-# The toy config of lesson 02's Exercise 1: 10 x 4 embeddings (tied) + one layer of attention (4x4 q, 4x2 k, 4x2 v,
-# 4x4 o), a 3 x 4 x 8 gated MLP and two norms of 4, plus the final norm of 4.
-TOY = {
-    "vocab_size": 10,
-    "hidden_size": 4,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "intermediate_size": 8,
-    "tie_word_embeddings": True,
-}
+# The toy config of lesson 02's Exercise 1 (from its declaration): 10 x 4 embeddings (tied) + one layer of
+# attention (4x4 q, 4x2 k, 4x2 v, 4x4 o), a 3 x 4 x 8 gated MLP and two norms of 4, plus the final norm of 4.
+TOY = TOY_CONFIG
 TOY_PARAMETERS = 40 + 48 + 96 + 12
 TOY_CONTEXT = 1000
 TOY_KV_BYTES = 2 * 1 * 2 * TOY_CONTEXT * 2  # K and V, 1 KV head, head_dim 2, 1 layer, 1000 tokens, bf16
