@@ -20,7 +20,8 @@ The base model (``course.lessons.prompting.model``) is trained on prompts for ra
 (:func:`training_request`), never on Quill's texts or Quill's notes. What it can learn is a habit (the usual
 answer) and how to read a prompt: a single note to copy from, a set of team notes or solved examples that show
 which convention a company follows. Everything is seeded, and every text uses a closed set of words, so the
-model's word-level tokenizer covers it (:func:`vocabulary_texts`).
+model's word-level tokenizer covers it (:func:`vocabulary_texts`). The module is long because most of it is
+data: the policies, their notes and every wording of their questions.
 """
 
 from __future__ import annotations
