@@ -68,7 +68,7 @@ def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list
     from course.text.tokenizers import count_tokens
 
     results = []
-    for name, prompted in tqdm(strategies.items(), desc="measuring strategies", leave=False):
+    for name, prompted in tqdm(strategies.items(), desc="measuring strategies"):
         answers = choose(model, tokenizer, prompted)
         texts = [prompts.render(p) for p in prompted]
         results.append(

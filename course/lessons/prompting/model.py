@@ -182,7 +182,9 @@ def _build(folder: Path, seed: int) -> None:
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed)
     start = time.perf_counter()
-    losses = train_model(model, tokenizer, seed=seed, desc="training the course's help-desk model", **TRAINING)
+    losses = train_model(
+        model, tokenizer, seed=seed, desc="training the course's help-desk model", leave=True, **TRAINING
+    )
     seconds = time.perf_counter() - start
     model.to("cpu").save_pretrained(folder)
     tokenizer.save_pretrained(folder)
