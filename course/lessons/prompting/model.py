@@ -3,12 +3,13 @@
 Lesson 01 §2-5 (every strategy is measured on it), and the capstone (lesson 07: the same base model is prompted,
 given retrieved notes, and fine-tuned with LoRA).
 
-The model is a real ``LlamaForCausalLM`` with the structure of Llama 3.2 1B (grouped-query attention with four
-query heads per key/value head, SwiGLU, RMSNorm, RoPE) shrunk to about 120 thousand parameters, with a
-lower-cased word-level tokenizer over the help desk's closed vocabulary (``course.lessons.prompting.helpdesk``).
-Three sizes differ from a scaled-down copy, on purpose: untied input and output embeddings and a RoPE base of
-10,000 (Llama 3.2 ties them, and its base of 500,000 is tuned for 128k-token contexts) made this tiny model learn
-to look things up in its prompt several times faster.
+The model is a real ``LlamaForCausalLM`` with the structure of Llama 3.2 1B (grouped-query attention, SwiGLU,
+RMSNorm, RoPE) shrunk to about 120 thousand parameters, with a lower-cased word-level tokenizer over the help
+desk's closed vocabulary (``course.lessons.prompting.helpdesk``). Three settings differ from a scaled-down copy,
+on purpose: two query heads per key/value head (four in Llama 3.2 1B, which would leave this size one key/value
+head per layer), untied input and output embeddings (Llama 3.2 ties them) and a RoPE base of 10,000 (500,000 in
+Llama 3.2, tuned for 128k-token contexts). With them, this tiny model learns to look things up in its prompt in
+a few thousand steps.
 
 It is trained from scratch, once, for about a minute on one CPU core, on prompts for random companies
 (``helpdesk.training_request``): a few thousand small batches, every one freshly drawn, never Quill's texts.
