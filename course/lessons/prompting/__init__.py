@@ -1,2 +1,4 @@
-"""Lesson 01, beyond the prompt: ``spectrum`` (§1, §6), ``prompts`` (§2-5), ``costs`` (§3, §5), ``rag`` (§4);
-``data/`` holds the support tickets and the course notes they read."""
+"""Lesson 01, beyond the prompt: ``helpdesk`` (the task and its data), ``model`` (the course's promptable tiny
+model), ``prompts`` (the 3Cs and the four ways to prompt), ``retrieval`` (RAG over notes and examples),
+``evaluation`` (quality and tokens per strategy) and ``costs`` (cost = tokens x rate, fine-tuning, break-even).
+The capstone (lesson 07) reuses ``helpdesk``, ``model``, ``prompts``, ``retrieval`` and ``evaluation``."""

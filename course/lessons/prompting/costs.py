@@ -1,11 +1,11 @@
-"""Cost = tokens x rate, and the volume at which fine-tuning pays for itself.
+"""Cost = tokens x rate, what fine-tuning costs up front, and how a fine-tuned model is billed afterwards.
 
-Lesson 01 §3 (Cost = tokens × rate) and §5 (When fine-tuning pays off). The cost of a request and the
-break-even volume are the lesson's Exercises 2 and 4; the lesson computes them with the student's functions and
-this module only holds the rates, the fine-tuning plan and the plot.
+Lesson 01 §5 (the cost half of the decision) and §6 (When fine-tuning pays off). The cost of 1,000 requests and
+the break-even volume are the lesson's Exercises 2 and 3: the lesson computes them with the student's functions,
+and this module holds the rates, the one-off cost of fine-tuning, the billing of the tuned model and the plot.
 
-Rates are in dollars per million tokens, the unit providers bill in. The rates and
-GPU figures here are *examples* for the lesson's sliders, not quotes from any provider.
+Rates are in dollars per million tokens, the unit providers bill in. Every rate, GPU figure and price here is an
+*example* for the lesson's parameters, not a quote from any provider.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PER_MILLION = 1_000_000
-#: Training FLOPs per parameter per token for a forward and backward pass (the usual 6·N·D rule).
+#: Training FLOPs per parameter per token for a forward and a backward pass (the usual 6·N·D estimate).
 FLOPS_PER_PARAM_TOKEN = 6
 
 
@@ -31,20 +31,24 @@ class Rates:
         if self.input < 0 or self.output < 0:
             raise ValueError(f"Rates cannot be negative (got input={self.input}, output={self.output}).")
 
+    def scaled(self, factor: float) -> Rates:
+        return Rates(self.input * factor, self.output * factor)
 
-#: Example rates for the sliders' starting positions: illustrative, not quotes.
+
+#: Example rates: illustrative, not quotes.
 EXAMPLE_RATES = {
     "large general model": Rates(input=2.0, output=8.0),
-    "small fine-tuned model": Rates(input=0.2, output=0.6),
+    "small model": Rates(input=0.2, output=0.6),
 }
-#: Example sustained training throughput of one data-centre GPU (FLOP/s), and an example hourly price.
+#: Example sustained training throughput of one data-centre GPU (FLOP/s), its memory and an hourly price.
 EXAMPLE_GPU_FLOPS = 4e14
+EXAMPLE_GPU_MEMORY_BYTES = 80e9
 EXAMPLE_GPU_HOUR_RATE = 3.0
 
 
 @dataclass(frozen=True)
 class FineTuningPlan:
-    """The one-off cost of fine-tuning: compute for every trial run, plus preparing the data."""
+    """The one-off cost of fine-tuning: compute for every trial run (6·N·D each), plus preparing the data."""
 
     n_params: int
     examples: int
@@ -74,6 +78,7 @@ class FineTuningPlan:
 
     @property
     def gpu_hours(self) -> float:
+        """Hours of one GPU at ``gpu_flops``: an ideal lower bound (no idle time, no memory limit)."""
         return self.training_flops / self.gpu_flops / 3600
 
     @property
@@ -89,11 +94,48 @@ class FineTuningPlan:
         return self.compute_cost + self.data_cost
 
 
+def full_fine_tuning_bytes(n_params: int) -> int:
+    """Memory that full fine-tuning with AdamW in mixed precision needs before any activation: 16-bit weights
+    and gradients, and an fp32 master copy and two fp32 moments per parameter (16 bytes per parameter, as in
+    Rajbhandari et al., 2020, "ZeRO", §3.1). Lesson 05 breaks it down (``course.lessons.finetune.memory``)."""
+    from course.lessons.finetune.memory import training_memory
+
+    return training_memory(n_params, n_params, precision="bf16").total
+
+
+@dataclass(frozen=True)
+class TunedBilling:
+    """How the fine-tuned model is paid for, request by request.
+
+    ``per_token``: a provider hosts it and bills tokens, often at a higher rate than the same base model
+    (``rates``). ``hosted``: you rent a dedicated machine by the hour, whatever the traffic, so a request costs
+    ``dollars_per_hour * 24 / requests_per_day``.
+    """
+
+    kind: str
+    rates: Rates | None = None
+    dollars_per_hour: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("per_token", "hosted"):
+            raise ValueError(f"Billing is 'per_token' or 'hosted', not {self.kind!r}.")
+        if self.kind == "per_token" and self.rates is None:
+            raise ValueError("Per-token billing needs its rates: TunedBilling('per_token', rates=Rates(...)).")
+        if self.dollars_per_hour < 0:
+            raise ValueError("An hourly price cannot be negative.")
+
+    def per_request(self, cost_per_1000: float, requests_per_day: float) -> float:
+        """Dollars per request: ``cost_per_1000`` (the student's cost of 1,000 requests at this billing's
+        rates) for per-token billing, or the day's hosting shared by the day's requests."""
+        if requests_per_day <= 0:
+            raise ValueError("requests_per_day must be positive.")
+        if self.kind == "per_token":
+            return cost_per_1000 / 1000
+        return self.dollars_per_hour * 24 / requests_per_day
+
+
 def cumulative_costs(
-    requests: Sequence[float] | np.ndarray,
-    upfront: float,
-    prompting_per_request: float,
-    tuned_per_request: float,
+    requests: Sequence[float] | np.ndarray, upfront: float, prompting_per_request: float, tuned_per_request: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Total dollars spent after each number of ``requests``: (prompting path, fine-tuned path)."""
     n = np.asarray(requests, dtype=float)
@@ -101,26 +143,23 @@ def cumulative_costs(
 
 
 def plot_break_even(
-    ax, upfront: float, prompting_per_request: float, tuned_per_request: float, volume: int | None
+    ax, upfront: float, prompting_per_request: float, tuned_per_request: float, volume: int | None, label: str = ""
 ) -> None:
-    """Plot both cumulative costs on ``ax`` and mark the break-even ``volume`` (``None``: never), which the lesson
-    computes with the student's ``break_even_volume`` (Exercise 4)."""
+    """Both cumulative costs on ``ax``, with the break-even ``volume`` marked (``None``: never), which the lesson
+    computes with the student's ``break_even_volume`` (Exercise 3)."""
     from matplotlib.ticker import StrMethodFormatter
 
     horizon = 2 * volume if volume else 1_000_000
     n = np.linspace(0, horizon, 200)
     prompting, tuned = cumulative_costs(n, upfront, prompting_per_request, tuned_per_request)
-    ax.plot(n, prompting, label="prompting (few-shot, large model)")
-    ax.plot(n, tuned, label="fine-tuned (short prompt, small model)")
+    ax.plot(n, prompting, label="prompting")
+    ax.plot(n, tuned, label="fine-tuned")
     if volume:
         ax.axvline(volume, color="grey", linestyle=":")
-        ax.annotate(
-            f"break-even: {volume:,} requests",
-            (volume, volume * prompting_per_request),
-            textcoords="offset points",
-            xytext=(8, -14),
-        )
+        ax.annotate(f"break-even: {volume:,}", (volume, volume * prompting_per_request), xytext=(6, -14),
+                    textcoords="offset points")  # fmt: skip
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("requests served")
     ax.set_ylabel("cumulative cost ($)")
-    ax.legend(loc="upper left")
+    ax.set_title(label or "cumulative cost", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)

@@ -1,82 +1,105 @@
-"""The 3Cs of a prompt (clarity, context, constraints) and the lesson's prompting task.
+"""Prompts with the 3Cs (clarity, context, constraints), and the four ways lesson 01 prompts the course's model.
 
-Lesson 01 §2 (Step one, done well: the 3Cs), then §3-5.
+Lesson 01 §3 (four ways to prompt) and §5 (RAG); the capstone (lesson 07) builds its prompts here too.
 
-A 3C prompt is the instruction (clarity), an optional ``Context:`` paragraph and ``Constraints:``
-bullets, then the input. Building one is the lesson's Exercise 1 (``three_c_prompt``), so the functions here
-take the builder as an argument: the lesson passes the student's. Solved examples, inserted before the input,
-make a 3C prompt a few-shot prompt. The task is routing the support tickets of a fictional app
-(``data/support-tickets.json``).
+Every prompt has one layout, the one the course's model was trained on (``course.lessons.prompting.model``)::
+
+    <instruction>                         clarity: the task, in one sentence
+
+    Context: <notes>                      context: what the model cannot know
+
+    Constraints:                          constraints: what the answer may be
+    - <constraint>
+
+    Input: <a solved example>             few-shot: solved examples, if any
+    Output: <its answer>
+
+    Input: <the request>
+    Output:
+
+The strategies differ only in what they put in: **zero-shot** the instruction alone; **3C** the instruction, the
+team notes as context and the constraint; **few-shot** the instruction, the constraint and ``k`` solved
+examples; **RAG** the instruction, the notes a retriever found for this request, and the constraint.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
+import random
+from collections.abc import Sequence
+
+from course.lessons.prompting.helpdesk import Company, Document, Prompted, Request
+
+INPUT, OUTPUT = "Input:", "Output:"
 
 
-@dataclass(frozen=True)
-class Example:
-    """One solved case: an input text and the label it should get."""
+def build_prompt(
+    instruction: str,
+    query: str,
+    context: str = "",
+    constraints: Sequence[str] = (),
+    examples: Sequence[tuple[str, str]] = (),
+) -> str:
+    """A prompt in the course's layout: instruction, ``Context:``, ``Constraints:``, solved ``(input, output)``
+    examples, then the query. Empty parts are left out."""
+    if not instruction.strip() or not query.strip():
+        raise ValueError("A prompt needs an instruction (what to do) and a query (what to do it on).")
+    sections = [instruction.strip()]
+    if context.strip():
+        sections.append(f"Context: {context.strip()}")
+    if constraints:
+        sections.append("Constraints:\n" + "\n".join(f"- {rule.strip()}" for rule in constraints))
+    sections += [f"{INPUT} {text.strip()}\n{OUTPUT} {answer.strip()}" for text, answer in examples]
+    sections.append(f"{INPUT} {query.strip()}\n{OUTPUT}")
+    return "\n\n".join(sections)
 
-    text: str
-    label: str
+
+def format_context(documents: Sequence[Document]) -> str:
+    """Notes as a prompt's context, one after the other."""
+    return " ".join(d.text for d in documents)
 
 
-@dataclass(frozen=True)
-class Task:
-    """A prompting task written with the 3Cs, with solved examples and incoming cases."""
-
-    instruction: str
-    context: str
-    constraints: tuple[str, ...]
-    labels: tuple[str, ...]
-    examples: tuple[Example, ...]
-    incoming: tuple[Example, ...]
-
-
-@cache
-def support_task() -> Task:
-    """The lesson's task: route a ticket of the note-taking app Quill to one of four queues."""
-    source = resources.files("course.lessons.prompting") / "data" / "support-tickets.json"
-    raw = json.loads(source.read_text(encoding="utf-8"))
-    return Task(
-        instruction=raw["instruction"],
-        context=raw["context"],
-        constraints=tuple(raw["constraints"]),
-        labels=tuple(raw["labels"]),
-        examples=tuple(Example(**e) for e in raw["examples"]),
-        incoming=tuple(Example(**e) for e in raw["incoming"]),
+def render(prompted: Prompted) -> str:
+    """The prompt text of ``prompted`` (its answer not included)."""
+    request = prompted.request
+    return build_prompt(
+        request.instruction,
+        request.text,
+        format_context(prompted.context),
+        [request.constraint] if prompted.constraints else [],
+        [(e.text, e.answer) for e in prompted.examples],
     )
 
 
-#: A 3C prompt builder: ``build(instruction, query, context, constraints) -> str`` (the lesson's Exercise 1).
-Builder = Callable[[str, str, str, Sequence[str]], str]
+# ---------------------------------------------------------------- the lesson's four strategies
 
 
-def with_examples(prompt: str, examples: Sequence[Example]) -> str:
-    """``prompt`` (a 3C prompt ending in ``Input: ...`` / ``Output:``) with solved examples before its input."""
-    if not examples:
-        return prompt
-    head, marker, tail = prompt.rpartition("\n\nInput: ")
-    if not marker:
-        raise ValueError("The prompt has no 'Input:' section to put the examples before.")
-    solved = "\n\n".join(f"Input: {e.text.strip()}\nOutput: {e.label.strip()}" for e in examples)
-    return f"{head}\n\n{solved}{marker}{tail}"
+def zero_shot(request: Request) -> Prompted:
+    """The instruction and the request, nothing else."""
+    return Prompted(request)
 
 
-def few_shot_prompt(task: Task, query: str, shots: int, build: Builder) -> str:
-    """The task's 3C prompt for ``query``, made by ``build``, with the first ``shots`` solved examples (0 gives a
-    zero-shot prompt)."""
-    if not 0 <= shots <= len(task.examples):
-        raise ValueError(f"shots must be between 0 and {len(task.examples)}, got {shots}.")
-    prompt = build(task.instruction, query, task.context, list(task.constraints))
-    return with_examples(prompt, task.examples[:shots])
+def three_c(request: Request, company: Company) -> Prompted:
+    """Clarity, context (which team handles which topics) and constraints (the allowed answers)."""
+    teams = tuple(d for d in company.documents() if d.id.startswith("team:"))
+    return Prompted(request, context=teams, constraints=True)
 
 
-def tuned_prompt(query: str, build: Builder) -> str:
-    """What a model fine-tuned on the task needs: the input alone, since the rules live in its weights."""
-    return build("Route this support ticket.", query, "", [])
+def few_shot(request: Request, pool: Sequence[Request], k: int, seed: int = 0) -> Prompted:
+    """The instruction, the constraint and ``k`` solved requests of the same kind drawn from ``pool`` (a seeded
+    draw per request: the same request always gets the same examples)."""
+    same_kind = [e for e in pool if e.kind == request.kind and e.text != request.text]
+    if not 0 <= k <= len(same_kind):
+        raise ValueError(f"k must be between 0 and {len(same_kind)} (the solved {request.kind} requests), got {k}.")
+    rng = random.Random(f"{seed}:{request.text}")
+    return Prompted(request, constraints=True, examples=tuple(rng.sample(same_kind, k)))
+
+
+def with_examples(request: Request, examples: Sequence[Request]) -> Prompted:
+    """The instruction, the constraint and the given solved ``examples`` (chosen by the caller, for example the
+    ones most similar to the request)."""
+    return Prompted(request, constraints=True, examples=tuple(examples))
+
+
+def rag(request: Request, retrieved: Sequence[Document]) -> Prompted:
+    """The instruction, the notes retrieved for this request as context, and the constraint."""
+    return Prompted(request, context=tuple(retrieved), constraints=True)

@@ -4,19 +4,18 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course.lessons.prompting.costs import EXAMPLE_RATES, FineTuningPlan, Rates, cumulative_costs, plot_break_even
-from course.references.prompting import break_even_volume as break_even_requests
-from course.references.prompting import cost_per_1000_requests
+from course.lessons.prompting.costs import (
+    EXAMPLE_RATES,
+    FineTuningPlan,
+    Rates,
+    TunedBilling,
+    cumulative_costs,
+    full_fine_tuning_bytes,
+    plot_break_even,
+)
+from course.models.params import count_parameters
+from course.references.prompting import break_even_volume, cost_per_1000_requests
 from course.text.tokenizers import count_tokens
-
-
-def request_cost(input_tokens, output_tokens, rates):
-    return (input_tokens * rates.input + output_tokens * rates.output) / 1e6
-
-
-def cost_per_1000(prompt, answer, tokenizer, rates):
-    return cost_per_1000_requests(prompt, answer, tokenizer, rates.input, rates.output)
-
 
 matplotlib.use("Agg")
 
@@ -28,19 +27,18 @@ def test_bad_rates_are_refused():
         cost_per_1000_requests("x", "y", "tekken", 1.0, -1.0)
 
 
-def test_example_rates_make_the_small_model_cheaper():
-    large, small = EXAMPLE_RATES["large general model"], EXAMPLE_RATES["small fine-tuned model"]
+def test_example_rates_make_the_small_model_cheaper_and_scaling_multiplies_both():
+    large, small = EXAMPLE_RATES["large general model"], EXAMPLE_RATES["small model"]
     assert small.input < large.input and small.output < large.output
+    assert small.scaled(2.0) == Rates(2 * small.input, 2 * small.output)
 
 
 @pytest.mark.parametrize("tokenizer", ["tekken", "mistral-7b-v0.3"])
 def test_cost_per_1000_counts_with_the_real_tokenizer(tokenizer):
     prompt, answer = "Route this ticket: the app crashes when I open a PDF.", "bug"
-    rates = Rates(input=3.0, output=15.0)
     expected = 1000 * (count_tokens(prompt, tokenizer) * 3.0 + count_tokens(answer, tokenizer) * 15.0) / 1e6
-    assert cost_per_1000(prompt, answer, tokenizer, rates) == pytest.approx(expected)
-    longer = cost_per_1000(prompt * 3, answer, tokenizer, rates)
-    assert longer > cost_per_1000(prompt, answer, tokenizer, rates)
+    assert cost_per_1000_requests(prompt, answer, tokenizer, 3.0, 15.0) == pytest.approx(expected)
+    assert cost_per_1000_requests(prompt * 3, answer, tokenizer, 3.0, 15.0) > expected
 
 
 def test_fine_tuning_plan_arithmetic():
@@ -72,38 +70,41 @@ def test_fine_tuning_plan_refuses_bad_sizes(bad):
         FineTuningPlan(**args)
 
 
-def test_break_even_exact_and_noisy_divisions():
-    assert break_even_requests(1000, 0.75, 0.25) == 2000
-    assert break_even_requests(100, 0.3, 0.2) == 1000  # 100 / 0.09999999999999998 must not give 1001
-    assert break_even_requests(10, 0.4, 0.1) == 34
-    assert break_even_requests(0, 0.4, 0.1) == 0
+def test_full_fine_tuning_needs_16_bytes_a_parameter_and_more_than_one_gpu_for_mistral_7b():
+    assert full_fine_tuning_bytes(1000) == 16_000
+    n = count_parameters("mistral-7b").total
+    assert full_fine_tuning_bytes(n) > 100e9  # over 100 GB before activations: more than one 80 GB GPU
 
 
-def test_break_even_is_none_without_saving():
-    assert break_even_requests(100, 0.2, 0.2) is None
-    assert break_even_requests(100, 0.1, 0.3) is None
+def test_tuned_billing_per_token_or_by_the_hour():
+    per_token = TunedBilling("per_token", rates=Rates(0.4, 1.2))
+    assert per_token.per_request(cost_per_1000=2.0, requests_per_day=10) == pytest.approx(0.002)
+    hosted = TunedBilling("hosted", dollars_per_hour=3.0)
+    assert hosted.per_request(0.0, requests_per_day=72_000) == pytest.approx(0.001)
+    assert hosted.per_request(0.0, requests_per_day=720) == pytest.approx(0.1), "low traffic: dear requests"
+    for bad in [dict(kind="monthly"), dict(kind="per_token"), dict(kind="hosted", dollars_per_hour=-1)]:
+        with pytest.raises(ValueError):
+            TunedBilling(**bad)
     with pytest.raises(ValueError):
-        break_even_requests(-1, 0.2, 0.1)
+        hosted.per_request(0.0, requests_per_day=0)
 
 
-def test_break_even_is_where_the_cumulative_costs_cross():
+def test_the_break_even_volume_is_where_the_fine_tuned_path_becomes_strictly_cheaper():
     rng = np.random.default_rng(0)
     for _ in range(200):
-        upfront = float(rng.uniform(1, 5000))
-        tuned = float(rng.uniform(0, 0.01))
+        upfront, tuned = float(rng.uniform(1, 5000)), float(rng.uniform(0, 0.01))
         prompting = tuned + float(rng.uniform(1e-4, 0.01))
-        n = break_even_requests(upfront, prompting, tuned)
+        n = break_even_volume(upfront, prompting, tuned)
         (p_at, p_before), (t_at, t_before) = cumulative_costs([n, n - 1], upfront, prompting, tuned)
-        assert t_at <= p_at * (1 + 1e-9)
-        assert t_before > p_before
+        assert t_at < p_at and t_before >= p_before * (1 - 1e-12)
 
 
 def test_plot_break_even_draws_both_paths():
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    volume = break_even_requests(500.0, 0.002, 0.0005)
-    assert volume == math.ceil(500 / 0.0015)
+    volume = break_even_volume(500.0, 0.002, 0.0005)
+    assert volume == math.floor(500 / 0.0015) + 1
     plot_break_even(ax, 500.0, 0.002, 0.0005, volume)
     assert len(ax.get_lines()) == 3  # two paths and the break-even marker
     plt.close(fig)

@@ -1,66 +1,33 @@
 import pytest
 
-from course.lessons.prompting.prompts import Example, few_shot_prompt, support_task, tuned_prompt, with_examples
-from course.references.prompting import three_c_prompt
-from course.text.tokenizers import count_tokens
+from course.lessons.prompting import helpdesk as h
+from course.lessons.prompting import prompts as p
 
 
-def build_prompt(instruction, query, context="", constraints=(), examples=()):
-    """The lesson's few-shot layout: the reference 3C prompt with solved examples before the input."""
-    return with_examples(three_c_prompt(instruction, query, context, constraints), examples)
-
-
-def test_build_prompt_full_layout():
-    prompt = build_prompt(
-        " Sort the ticket. ",
-        "My card was refused.",
-        context="We sell notebooks.",
-        constraints=["One word.", " No apology. "],
-        examples=[Example("App froze.", "bug")],
+def test_the_layout():
+    text = p.build_prompt(
+        " Route it. ", "My card.", "Card tickets go to billing.", ["One team."], [("A crash.", "bug")]
     )
-    assert prompt == (
-        "Sort the ticket.\n\n"
-        "Context: We sell notebooks.\n\n"
-        "Constraints:\n- One word.\n- No apology.\n\n"
-        "Input: App froze.\nOutput: bug\n\n"
-        "Input: My card was refused.\nOutput:"
+    assert text == (
+        "Route it.\n\nContext: Card tickets go to billing.\n\nConstraints:\n- One team.\n\n"
+        "Input: A crash.\nOutput: bug\n\nInput: My card.\nOutput:"
     )
+    assert p.build_prompt("Route it.", "Hi") == "Route it.\n\nInput: Hi\nOutput:"
+    with pytest.raises(ValueError, match="instruction"):
+        p.build_prompt(" ", "Hi")
 
 
-def test_build_prompt_leaves_out_empty_sections():
-    assert build_prompt("Sort the ticket.", "Hi") == "Sort the ticket.\n\nInput: Hi\nOutput:"
-    assert "Context" not in build_prompt("Do it.", "x", context="  ", constraints=["Be brief."])
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"instruction": " "}, "clarity"),
-        ({"query": ""}, "query"),
-        ({"constraints": ["ok", " "]}, "constraint"),
-    ],
-)
-def test_build_prompt_refuses_missing_parts(kwargs, message):
-    args = {"instruction": "Do it.", "query": "x"} | kwargs
-    with pytest.raises(ValueError, match=message):
-        build_prompt(**args)
-
-
-def test_support_task_is_consistent():
-    task = support_task()
-    assert len(task.labels) == 4
-    assert {e.label for e in task.examples} == set(task.labels)
-    assert all(e.label in task.labels for e in task.incoming)
-    assert all(label in task.constraints[0] for label in task.labels)
-
-
-def test_more_shots_cost_more_tokens():
-    task = support_task()
-    query = task.incoming[0].text
-    prompts = [few_shot_prompt(task, query, k, three_c_prompt) for k in range(len(task.examples) + 1)]
-    counts = [count_tokens(prompt, "tekken") for prompt in prompts]
-    assert all(a < b for a, b in zip(counts, counts[1:], strict=False))
-    assert count_tokens(tuned_prompt(query, three_c_prompt), "tekken") < counts[0]
-    assert query in tuned_prompt(query, three_c_prompt)
-    with pytest.raises(ValueError, match="shots"):
-        few_shot_prompt(task, query, len(task.examples) + 1, three_c_prompt)
+def test_the_four_strategies_carry_what_they_say():
+    company = h.quill()
+    ticket, question = (next(r for r in h.held_out_requests(company) if r.kind == kind) for kind in ("route", "answer"))
+    pool = h.solved_examples(company)
+    assert p.zero_shot(ticket).context == () and not p.zero_shot(ticket).constraints
+    three_c = p.three_c(question, company)
+    assert three_c.constraints and {d.id for d in three_c.context} == {f"team:{t}" for t in h.TEAMS}
+    shots = p.few_shot(ticket, pool, 4)
+    assert len(shots.examples) == 4 and all(e.kind == "route" and e.text != ticket.text for e in shots.examples)
+    assert shots == p.few_shot(ticket, pool, 4), "the same request always gets the same draw"
+    with pytest.raises(ValueError, match="k must be"):
+        p.few_shot(question, pool, 99)
+    note = company.documents()[-1]
+    assert p.render(p.rag(question, [note])).count(note.text) == 1

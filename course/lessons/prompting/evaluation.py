@@ -1,0 +1,122 @@
+"""Ways to prompt, measured on the held-out set: accuracy, tokens per request, and what 1,000 requests cost.
+
+Lesson 01 §3 (zero-shot, 3C, few-shot), §4 (RAG and similar examples) and §5 (the quality and cost table);
+the capstone (lesson 07) measures its own pipelines the same way.
+
+Quality is measured on the course's tiny model (``course.lessons.prompting.model``); tokens are counted with a
+real tokenizer (Tekken, Mistral NeMo's), since that is what a hosted model would bill for the same prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from course.lessons.prompting import prompts
+from course.lessons.prompting.helpdesk import Company, Document, Prompted, Request, held_out_requests, solved_examples
+
+BILLED_TOKENIZER = "tekken"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One strategy on the held-out set: which requests it got right, and its mean tokens per request."""
+
+    strategy: str
+    kinds: tuple[str, ...]
+    correct: tuple[bool, ...]
+    input_tokens: float
+    output_tokens: float
+
+    def accuracy(self, kind: str | None = None) -> float:
+        """Share right, over every request or over the requests of one ``kind`` (``route`` or ``answer``)."""
+        picked = [ok for k, ok in zip(self.kinds, self.correct, strict=True) if kind in (None, k)]
+        if not picked:
+            raise ValueError(f"No request of kind {kind!r} was measured.")
+        return sum(picked) / len(picked)
+
+
+def lesson_strategies(
+    company: Company,
+    retrieve: Callable[[str, int], list[Document]],
+    similar: Callable[[Request, int], list[Request]],
+    shots: Sequence[int] = (1, 2, 4, 8),
+    similar_k: int = 2,
+    rag_k: int = 1,
+) -> dict[str, list[Prompted]]:
+    """Every held-out request of ``company``, prompted each way the lesson compares: zero-shot, 3C, few-shot with
+    ``k`` random solved examples, few-shot with the ``similar_k`` most similar ones (``similar``), and RAG with
+    the ``rag_k`` best notes (``retrieve``)."""
+    requests, pool = held_out_requests(company), solved_examples(company)
+    grid = {
+        "zero-shot": [prompts.zero_shot(r) for r in requests],
+        "3C": [prompts.three_c(r, company) for r in requests],
+    }
+    for k in shots:
+        grid[f"few-shot, {k} random"] = [prompts.few_shot(r, pool, k) for r in requests]
+    grid[f"few-shot, {similar_k} similar"] = [prompts.with_examples(r, similar(r, similar_k)) for r in requests]
+    grid[f"RAG, top {rag_k}"] = [prompts.rag(r, retrieve(r.text, rag_k)) for r in requests]
+    return grid
+
+
+def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list[Measured]:
+    """Each strategy's answers from ``model`` (scored, see ``model.choose``) and its billed tokens, with a
+    progress bar."""
+    from tqdm.auto import tqdm
+
+    from course.lessons.prompting.model import choose
+    from course.text.tokenizers import count_tokens
+
+    results = []
+    for name, prompted in tqdm(strategies.items(), desc="measuring strategies"):
+        answers = choose(model, tokenizer, prompted)
+        texts = [prompts.render(p) for p in prompted]
+        results.append(
+            Measured(
+                strategy=name,
+                kinds=tuple(p.request.kind for p in prompted),
+                correct=tuple(a == p.request.answer for a, p in zip(answers, prompted, strict=True)),
+                input_tokens=sum(count_tokens(t, BILLED_TOKENIZER) for t in texts) / len(texts),
+                output_tokens=sum(count_tokens(p.request.answer, BILLED_TOKENIZER) for p in prompted) / len(texts),
+            )
+        )
+    return results
+
+
+def dollars_per_1000(prompted: Sequence[Prompted], cost: Callable[..., float], rates) -> float:
+    """Mean cost of 1,000 requests over ``prompted``, each computed by ``cost(prompt, answer, tokenizer,
+    input_rate, output_rate)`` (the lesson's Exercise 2) with the billed tokenizer and ``rates``."""
+    if not prompted:
+        raise ValueError("dollars_per_1000 needs at least one prompt.")
+    total = sum(
+        cost(prompts.render(p), p.request.answer, BILLED_TOKENIZER, rates.input, rates.output) for p in prompted
+    )
+    return total / len(prompted)
+
+
+def markdown_table(results: Sequence[Measured], dollars: dict[str, float]) -> str:
+    """The results as a Markdown table: accuracy on tickets and questions, tokens and dollars per 1,000."""
+    lines = [
+        "| strategy | routing accuracy | policy accuracy | input tokens / request | $ per 1,000 requests |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.strategy} | {r.accuracy('route'):.0%} | {r.accuracy('answer'):.0%} | {r.input_tokens:.0f} "
+            f"| ${dollars[r.strategy]:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_tradeoff(axes, results: Sequence[Measured], dollars: dict[str, float]) -> None:
+    """Accuracy against dollars per 1,000 requests, tickets on ``axes[0]`` and questions on ``axes[1]``."""
+    for ax, kind, title in zip(axes, ("route", "answer"), ("routing tickets", "policy questions"), strict=True):
+        for r in results:
+            ax.scatter(dollars[r.strategy], r.accuracy(kind), s=30)
+            ax.annotate(r.strategy, (dollars[r.strategy], r.accuracy(kind)), xytext=(4, 3),
+                        textcoords="offset points", fontsize=7)  # fmt: skip
+        ax.set_xlabel("$ per 1,000 requests")
+        ax.set_ylabel("accuracy on held-out requests")
+        ax.set_ylim(-0.05, 1.1)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
