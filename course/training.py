@@ -1,6 +1,7 @@
 """One training loop for every lesson that trains a model.
 
-Used by lesson 03 §3 (the tiny Phi-3.5-MoE, with and without the load-balancing loss:
+Used by lesson 01 (the help desk's promptable tiny Llama: ``course.lessons.prompting.model``),
+lesson 03 §3 (the tiny Phi-3.5-MoE, with and without the load-balancing loss:
 ``course.lessons.moe.training``), lesson 04 §5 (both stages of the tiny Llama 3.2 Vision:
 ``course.lessons.vision.training``) and lesson 05 §4, §6-9 (instruction tuning, full and LoRA,
 and the cached base and task models that lessons 05 and 06 use: ``course.lessons.finetune.training``).
