@@ -136,10 +136,14 @@ assert count_vision_tokens(2, 2, tile_size=32, patch_size=16) == 20, "4 tiles of
 """
 
 _BUILD_MESSAGES_TESTS = r"""
+header = "<|begin_of_text|><|start_header_id|>{}<|end_header_id|>\n\n"
 prompt = llama.render_chat(build_messages("Which shape is drawn?"))
-assert prompt == ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>Which shape is drawn?"
-                  "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"), prompt
-assert build_messages("Hi")[0]["role"] == "user"
+assert prompt == (header.format("user") + "<|image|>Which shape is drawn?<|eot_id|>"
+                  "<|start_header_id|>assistant<|end_header_id|>\n\n"), prompt
+prompt = llama.render_chat(build_messages("Which shape is drawn?", system="Answer in one word."))
+assert prompt.startswith(header.format("system") + "Cutting Knowledge Date: December 2023\n"
+                         "Today Date: 26 Jul 2024\n\nAnswer in one word.<|eot_id|>"), prompt
+assert prompt.count("<|image|>") == 1, "one picture, one image token"
 """
 
 

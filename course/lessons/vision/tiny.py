@@ -11,28 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from course.lessons.vision.data import ANSWERS, QUESTIONS, Example
-from course.lessons.vision.llama import CHAT_TEMPLATE, IMAGE_TOKEN, MODEL_NAME
+from course.lessons.vision.llama import IMAGE_TOKEN, MODEL_NAME, chat_tokenizer
 
 TILE_SIZE = 32  # pixels a side of the tiny model's tiles (the real model: 560)
 PATCH_SIZE = 16  # pixels a side of one patch (the real model: 14): 2 x 2 patches per tile
-CHAT_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
 END_OF_TURN = "<|eot_id|>"
 TRAIN_SEED, TEST_SEED = 1, 2  # different seeds: the test pictures are never seen in training
 
 
 def tiny_tokenizer():
-    """A real Hugging Face tokenizer for the questions and answers, with Llama 3's chat and image tokens.
-
-    The image token is added last, so (as in the real model) its id is the first one past the text
-    vocabulary: the language model reads it but never has to write it.
-    """
-    from course.text.vocab import build_word_tokenizer
-
+    """The chat tokenizer (``llama.chat_tokenizer``: Llama 3's chat and image tokens, the published chat
+    template) over the words of the lesson's questions and answers."""
     texts = [*QUESTIONS.values(), *(word for words in ANSWERS.values() for word in words)]
-    tokenizer = build_word_tokenizer(texts, extra_words=("user", "assistant"))
-    tokenizer.add_special_tokens({"additional_special_tokens": [*CHAT_TOKENS, IMAGE_TOKEN]})
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
+    return chat_tokenizer(tuple(texts))
 
 
 def tiny_processor():
@@ -41,8 +32,11 @@ def tiny_processor():
 
     from course.lessons.vision.llama import image_processor
 
+    tokenizer = tiny_tokenizer()
     return MllamaProcessor(
-        image_processor=image_processor(TILE_SIZE, max_tiles=1), tokenizer=tiny_tokenizer(), chat_template=CHAT_TEMPLATE
+        image_processor=image_processor(TILE_SIZE, max_tiles=1),
+        tokenizer=tokenizer,
+        chat_template=tokenizer.chat_template,
     )
 
 

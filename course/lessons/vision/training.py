@@ -29,7 +29,7 @@ class TrainingSettings:
     @property
     def cache_name(self) -> str:
         return (
-            f"vision-tiny-mllama-v1-n{self.n_images}-v{self.vision_epochs}-e{self.epochs}"
+            f"vision-tiny-mllama-v2-n{self.n_images}-v{self.vision_epochs}-e{self.epochs}"
             f"-b{self.batch_size}-lr{self.lr:g}-w{self.warmup_steps}-s{self.seed}"
         )
 

@@ -102,7 +102,8 @@ def test_messages_reproduce_the_old_hidden_tests():
     with_system = build_messages("Count the tiles.", system="Answer in one word.")
     assert len(with_system) == 2 and with_system[0] == {"role": "system", "content": "Answer in one word."}
     assert llama.render_chat(with_system).startswith(
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nAnswer in one word.<|eot_id|>"
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n"
+        "Today Date: 26 Jul 2024\n\nAnswer in one word.<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\n<|image|>Count the tiles.<|eot_id|>"
     )
     assert llama.render_chat(with_system).count("<|image|>") == 1

@@ -92,14 +92,64 @@ def test_chat_messages_render_with_the_published_template():
         build_messages("   ")
 
 
-def test_tokenizer_template_matches_the_reference_rendering():
-    from course.lessons.vision.tiny import tiny_tokenizer
+SYSTEM_BLOCK = (
+    "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+    "Cutting Knowledge Date: December 2023\nToday Date: {date}\n\n{system}<|eot_id|>"
+)
 
-    tokenizer = tiny_tokenizer()
-    rendered = tokenizer.apply_chat_template(
+
+def test_text_only_prompts_get_the_dated_system_block_in_both_versions():
+    text_turn = [{"role": "user", "content": "Hello"}]
+    for version in ("2024-09", "2024-12"):
+        prompt = llama.render_chat(text_turn, version=version)
+        assert prompt.startswith(SYSTEM_BLOCK.format(date="26 Jul 2024", system="")), prompt
+        assert prompt.endswith("Hello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert "Today Date: 01 Dec 2024" in llama.render_chat(text_turn, date_string="01 Dec 2024")
+
+
+def test_an_image_with_a_system_message_was_refused_then_allowed():
+    from jinja2 import TemplateError
+
+    messages = build_messages("What is drawn?", system="Be brief.")
+    with pytest.raises(TemplateError, match="incompatible with system messages"):
+        llama.render_chat(messages, version="2024-09")
+    prompt = llama.render_chat(messages, version="2024-12")
+    assert prompt == SYSTEM_BLOCK.format(date="26 Jul 2024", system="Be brief.") + EXPECTED_PROMPT.removeprefix(
+        llama.BOS_TOKEN
+    )
+    with pytest.raises(ValueError, match="choose one of"):
+        llama.published_chat_template("2023-01")
+
+
+def test_the_shipped_template_names_its_source_and_dates():
+    record = llama.chat_template_record()
+    assert "Llama-3.2-11B-Vision-Instruct" in record["source"]
+    assert record["current"] == "2024-12" and set(record["versions"]) == {"2024-09", "2024-12"}
+    assert all(entry["date"].startswith("2024-") for entry in record["versions"].values())
+
+
+def test_the_tiny_processor_writes_the_same_prompt():
+    from course.lessons.vision.tiny import tiny_processor
+
+    processor = tiny_processor()
+    rendered = processor.apply_chat_template(
         build_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
     )
-    assert rendered == EXPECTED_PROMPT.replace(llama.BOS_TOKEN, tokenizer.bos_token)
+    assert rendered == EXPECTED_PROMPT
+
+
+def test_the_picture_keeps_its_size_and_every_tile_is_padded(processor):
+    placed = llama.picture_on_canvas(processor(images=[[landscape(1200, 500)]], return_tensors="np"), processor)
+    assert placed["canvas"] == (560, 1680) and placed["picture"] == (500, 1200)
+    assert placed["padding"] == pytest.approx([60 / 560, 60 / 560, 1 - 500 * 80 / 560**2])
+    small = llama.picture_on_canvas(
+        processor(images=[[Image.new("RGB", (300, 125), "white")]], return_tensors="np"), processor
+    )
+    assert small["canvas"] == (560, 560) and small["picture"] == (233, 560), "enlarged only to reach one tile"
+    large = llama.picture_on_canvas(
+        processor(images=[[Image.new("RGB", (3000, 800), "white")]], return_tensors="np"), processor
+    )
+    assert large["canvas"] == (560, 2240) and large["picture"] == (560, 2100), "shrunk to fit the canvas"
 
 
 def test_tiles_show_the_picture(processor):
