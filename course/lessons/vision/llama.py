@@ -1,9 +1,5 @@
 """How Llama 3.2 Vision reads a picture: image processor, tiles, vision tokens, chat format (lesson 04).
 
-Choosing the tile grid, counting the vision tokens and building the chat messages are the student's exercises
-(``choose_tile_grid``, ``count_vision_tokens``, ``build_messages``); their references are the grader's, in
-``course.references.vision``. The lesson passes the student's functions to what follows.
-
 Lesson 04 §1-4 (the image processor, patches and vision tokens, gated cross-attention, the chat format).
 
 The settings below are the published ``preprocessor_config.json`` of
@@ -146,6 +142,16 @@ def tiles_as_pictures(features, processor) -> list[np.ndarray]:
     mean = np.asarray(processor.image_mean).reshape(3, 1, 1)
     std = np.asarray(processor.image_std).reshape(3, 1, 1)
     return [np.clip((tile * std + mean).transpose(1, 2, 0), 0, 1) for tile in pixels[:used]]
+
+
+def grid_of(processor, height: int, width: int) -> tuple[int, int]:
+    """The (rows, columns) of tiles the processor uses for a ``height`` x ``width`` picture, read from its output
+    (the aspect-ratio id) for a blank picture of that size."""
+    from PIL import Image
+
+    _check_positive(height=height, width=width)
+    features = processor(images=[[Image.new("RGB", (width, height))]], return_tensors="np")
+    return supported_aspect_ratios(processor.max_image_tiles)[int(features["aspect_ratio_ids"][0, 0]) - 1]
 
 
 def picture_on_canvas(features, processor) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Lesson 04's pipeline: the real image processor, tiles, vision tokens (references in course.references.vision),
-chat format, the 11B model's parts."""
+"""Lesson 04's pipeline: the real image processor, tiles, padding, the published chat template, the 11B model's
+parts."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,6 @@ from course.lessons.vision.data import landscape
 from course.models.configs import model_card
 from course.models.params import count_parameters
 from course.references.sizes import count_from_config
-from course.references.vision import build_messages, choose_tile_grid, count_vision_tokens, tokens_per_tile
 
 EXPECTED_PROMPT = (
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is drawn?<|eot_id|>"
@@ -33,23 +32,29 @@ def test_image_processor_has_the_published_settings(processor):
     assert tuple(small.image_mean) == tuple(processor.image_mean)
 
 
+def _rule(height, width, tile_size=560, max_tiles=4):
+    """The grid rule the lesson states, written independently of transformers."""
+    grids = [(r, c) for r in range(1, max_tiles + 1) for c in range(1, max_tiles + 1) if r * c <= max_tiles]
+    scales = {grid: min(grid[0] * tile_size / height, grid[1] * tile_size / width) for grid in grids}
+    enlarging = [s for s in scales.values() if s >= 1]
+    best = min(enlarging) if enlarging else max(scales.values())
+    return min((grid for grid in grids if scales[grid] == best), key=lambda grid: grid[0] * grid[1])
+
+
 @pytest.mark.parametrize(
     "height, width", [(300, 300), (560, 1120), (500, 1200), (600, 800), (2000, 500), (1080, 1920), (90, 700)]
 )
-def test_tile_grid_is_what_the_processor_does(processor, height, width):
+def test_the_grid_read_from_the_processor_follows_the_stated_rule(processor, height, width):
+    rows, columns = llama.grid_of(processor, height, width)
+    assert (rows, columns) == _rule(height, width)
     features = processor(images=[[Image.new("RGB", (width, height), "white")]], return_tensors="np")
-    rows, columns = choose_tile_grid(height, width)
-    assert int(features["aspect_ratio_ids"][0, 0]) == llama.aspect_ratio_id(rows, columns)
     assert int(features["aspect_ratio_mask"][0, 0].sum()) == rows * columns
     assert features["pixel_values"].shape == (1, 1, 4, 3, 560, 560)
 
 
-def test_tile_grid_examples():
-    assert choose_tile_grid(300, 300) == (1, 1)
-    assert choose_tile_grid(560, 1120) == (1, 2)
-    assert choose_tile_grid(2000, 500) == (4, 1)
-    assert choose_tile_grid(600, 800) == (2, 2)
-    assert choose_tile_grid(64, 32, tile_size=32, max_tiles=1) == (1, 1)
+def test_grid_of_small_tiles():
+    assert llama.grid_of(llama.image_processor(32, max_tiles=1), 64, 32) == (1, 1)
+    assert llama.grid_of(llama.image_processor(32, max_tiles=6), 100, 40) == _rule(100, 40, 32, 6)
 
 
 def test_supported_grids_and_their_ids():
@@ -60,21 +65,11 @@ def test_supported_grids_and_their_ids():
         llama.aspect_ratio_id(3, 3)
 
 
-def test_vision_token_counts():
-    assert tokens_per_tile() == 40 * 40 + 1
-    assert tokens_per_tile(32, 16) == 5
-    assert count_vision_tokens(*choose_tile_grid(500, 1200)) == 3 * 1601
-    assert count_vision_tokens(*choose_tile_grid(560, 1120)) == 2 * 1601
-    assert count_vision_tokens(*choose_tile_grid(5000, 5000)) == 4 * 1601
-
-
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: tokens_per_tile(560, 15),
-        lambda: choose_tile_grid(0, 100),
-        lambda: choose_tile_grid(100, 100, max_tiles=0),
-        lambda: choose_tile_grid(100.5, 100),
+        lambda: llama.grid_of(llama.image_processor(), 0, 100),
+        lambda: llama.grid_of(llama.image_processor(), 100.5, 100),
         lambda: llama.supported_aspect_ratios(-1),
     ],
 )
@@ -83,13 +78,15 @@ def test_bad_sizes_are_refused(call):
         call()
 
 
+def _image_turn(question, system=None):
+    messages = [] if system is None else [{"role": "system", "content": system}]
+    return [*messages, {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+
+
 def test_chat_messages_render_with_the_published_template():
-    messages = build_messages("What is drawn?")
-    assert messages == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is drawn?"}]}]
+    messages = _image_turn("What is drawn?")
     assert llama.render_chat(messages) == EXPECTED_PROMPT
     assert llama.render_chat(messages, add_generation_prompt=False).endswith("What is drawn?<|eot_id|>")
-    with pytest.raises(ValueError):
-        build_messages("   ")
 
 
 SYSTEM_BLOCK = (
@@ -110,7 +107,7 @@ def test_text_only_prompts_get_the_dated_system_block_in_both_versions():
 def test_an_image_with_a_system_message_was_refused_then_allowed():
     from jinja2 import TemplateError
 
-    messages = build_messages("What is drawn?", system="Be brief.")
+    messages = _image_turn("What is drawn?", system="Be brief.")
     with pytest.raises(TemplateError, match="incompatible with system messages"):
         llama.render_chat(messages, version="2024-09")
     prompt = llama.render_chat(messages, version="2024-12")
@@ -132,9 +129,7 @@ def test_the_tiny_processor_writes_the_same_prompt():
     from course.lessons.vision.tiny import tiny_processor
 
     processor = tiny_processor()
-    rendered = processor.apply_chat_template(
-        build_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
-    )
+    rendered = processor.apply_chat_template(_image_turn("What is drawn?"), add_generation_prompt=True, tokenize=False)
     assert rendered == EXPECTED_PROMPT
 
 
