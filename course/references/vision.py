@@ -1,186 +1,115 @@
-"""Lesson 04, multimodality: reference solutions and the declarations of its graded exercises.
+"""Lesson 04, multimodality: reference solution and the declaration of its graded exercise.
 
-The tile grid and the token count are the image processor's own arithmetic (they used to live in
-``course.lessons.vision.llama`` as ``tile_grid`` and ``tokens_per_tile``, where a submission could have called
-them); the chat messages are the published format. The lesson now runs the student's functions and falls back to
-these while an exercise is unfinished.
+The exercise is the core of Llama 3.2 Vision's adapter: a gated cross-attention block, which the lesson's tiny
+model then uses (``course.lessons.vision.gated``). The lesson runs the student's function and falls back to this
+one while the exercise is unfinished.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any
 
-from course.grading.exercise import Exercise, call
-from course.lessons.vision.llama import PATCH_SIZE, _check_positive
+from course.grading.exercise import Exercise, call, close
 
 LESSON = "04-multimodality"
 
 
-def choose_tile_grid(height: int, width: int, tile_size: int = 560, max_tiles: int = 4) -> tuple[int, int]:
-    """Exercise 1: the (rows, columns) of tiles the Mllama image processor cuts a ``height`` x ``width`` picture
-    into, computed by transformers' own ``get_optimal_tiled_canvas``."""
-    from transformers.models.mllama.image_processing_pil_mllama import get_optimal_tiled_canvas
+def gated_cross_attention(text, image, w_q, w_k, w_v, w_o, gate, heads: int = 1):
+    """Exercise: ``text + tanh(gate) * CrossAttention(text, image)``, multi-head scaled dot-product attention in
+    which the text's queries read the image's keys and values. At ``gate = 0`` it returns ``text`` unchanged."""
+    import torch
 
-    _check_positive(height=height, width=width, tile_size=tile_size, max_tiles=max_tiles)
-    canvas_height, canvas_width = get_optimal_tiled_canvas(height, width, max_tiles, tile_size)
-    return int(canvas_height) // tile_size, int(canvas_width) // tile_size
+    text, image = torch.as_tensor(text), torch.as_tensor(image)
+    width = text.shape[-1]
+    if width % heads:
+        raise ValueError(f"The width {width} must be a multiple of heads ({heads}).")
+    head_size = width // heads
 
+    def split(x):  # (batch, tokens, width) -> (batch, heads, tokens, head_size)
+        return x.unflatten(-1, (heads, head_size)).transpose(1, 2)
 
-def tokens_per_tile(tile_size: int = 560, patch_size: int = PATCH_SIZE) -> int:
-    """Vision tokens for one tile: one per ``patch_size`` square, plus one class token."""
-    _check_positive(tile_size=tile_size, patch_size=patch_size)
-    if tile_size % patch_size:
-        raise ValueError(f"tile_size ({tile_size}) must be a multiple of patch_size ({patch_size}).")
-    return (tile_size // patch_size) ** 2 + 1
-
-
-def count_vision_tokens(rows: int, columns: int, tile_size: int = 560, patch_size: int = PATCH_SIZE) -> int:
-    """Exercise 2: vision tokens for a rows x columns grid of tiles."""
-    _check_positive(rows=rows, columns=columns)
-    return rows * columns * tokens_per_tile(tile_size, patch_size)
-
-
-def build_messages(question: str, system: str | None = None) -> list[dict[str, Any]]:
-    """Exercise 3: an optional system message, then one user turn holding a picture and the question, in the
-    Hugging Face chat format."""
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("The question must be a non-empty string.")
-    messages: list[dict[str, Any]] = [] if system is None else [{"role": "system", "content": system}]
-    messages.append({"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]})
-    return messages
+    queries, keys, values = split(text @ w_q.T), split(image @ w_k.T), split(image @ w_v.T)
+    weights = torch.softmax(queries @ keys.transpose(-1, -2) / head_size**0.5, dim=-1)
+    read = (weights @ values).transpose(1, 2).flatten(-2) @ w_o.T
+    return text + torch.tanh(torch.as_tensor(gate)) * read
 
 
 # ---------------------------------------------------------------- cases
 
 
-def _grid_cases(rng: random.Random) -> list[dict]:
-    cases = [call(rng.randint(20, 3000), rng.randint(20, 3000)) for _ in range(16)]
-    for _ in range(8):  # other tile sizes and tile budgets, as the tiny model uses
-        tile = rng.choice([32, 64, 224, 336, 448, 560])
-        cases.append(call(rng.randint(10, 4 * tile), rng.randint(10, 4 * tile), tile, rng.randint(1, 9)))
-    return cases
+def _block_case(rng: random.Random, batch: int, text_tokens: int, image_tokens: int, heads: int, head: int, gate):
+    import torch
+
+    generator = torch.Generator().manual_seed(rng.getrandbits(32))
+    width = heads * head
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=generator)
+
+    weights = [draw(width, width) / width**0.5 for _ in range(4)]
+    return call(draw(batch, text_tokens, width), draw(batch, image_tokens, width), *weights, torch.tensor(gate), heads)
 
 
-_GRID_EDGE_CASES = [
-    *(call(height, width) for height, width in [(300, 300), (560, 1120), (2000, 500), (500, 1200), (600, 800)]),
-    *(call(height, width) for height, width in [(560, 560), (1120, 1120), (2240, 560), (559, 561), (1, 5000)]),
-    call(5000, 1),
-    *(call(*case) for case in [(64, 32, 32, 1), (100, 40, 32, 6), (33, 95, 32, 3), (900, 300, 448, 9)]),
-]
-
-
-def _token_cases(rng: random.Random) -> list[dict]:
-    cases = []
-    for _ in range(14):
-        patch = rng.choice([8, 14, 16, 32])
-        cases.append(call(rng.randint(1, 4), rng.randint(1, 4), patch * rng.randint(1, 48), patch))
-    cases.append(call(rng.randint(1, 3), rng.randint(1, 3)))  # the defaults: 560 and 14
-    cases.append(call(1, rng.randint(1, 4), tile_size=rng.choice([100, 561, 300]), patch_size=14))  # ValueError
-    return cases
-
-
-_TOKEN_EDGE_CASES = [
-    *(call(rows, columns) for rows, columns in [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1)]),
-    call(2, 2, tile_size=32, patch_size=16),
-    call(1, 3, tile_size=448, patch_size=14),
-    call(1, 1, tile_size=560, patch_size=15),  # must raise ValueError
-]
-
-_QUESTIONS = [
-    "What colour is the shape?",
-    "Which shape is drawn?",
-    "What is in this picture?",
-    "How many tiles does this photo need?",
-    "Describe the landscape in one sentence.",
-    "Is the sky blue?",
-    "Qu'y a-t-il sur cette image ?",
-    "Count the circles.",
-]
-_SYSTEMS = ["Answer in one word.", "You are a careful assistant.", "Réponds en français.", ""]
-
-
-def _message_cases(rng: random.Random) -> list[dict]:
+def _block_cases(rng: random.Random) -> list[dict]:
     cases = []
     for _ in range(12):
-        question = rng.choice(_QUESTIONS) + rng.choice(["", " Please.", f" ({rng.randint(1, 99)})"])
-        if rng.random() < 0.5:
-            cases.append(call(question))
-        else:
-            cases.append(call(question, system=rng.choice(_SYSTEMS)))
-    cases.append(call(rng.choice(_QUESTIONS), None))
+        heads, head = rng.choice([1, 2, 4]), rng.choice([2, 4, 8])
+        gate = rng.choice([0.0, round(rng.uniform(-3, 3), 3), round(rng.uniform(-3, 3), 3)])
+        cases.append(_block_case(rng, rng.randint(1, 3), rng.randint(1, 7), rng.randint(1, 9), heads, head, gate))
     return cases
 
 
-_MESSAGE_EDGE_CASES = [
-    call("What colour?"),
-    call("Hi"),
-    call("Which shape is drawn?"),
-    call("Count the tiles.", system="Answer in one word."),
-    call("Count the tiles.", "Answer in one word."),
-]
+def _block_edge_cases() -> list[dict]:
+    import torch
 
-# ---------------------------------------------------------------- the visible tests of the test cells
+    rng = random.Random("gated-cross-attention-edge")
+    odd = _block_case(rng, 1, 3, 4, 1, 6, 0.5)
+    odd["args"][-1] = 4  # a width of 6 cannot be cut into 4 heads: ValueError
+    return [
+        _block_case(rng, 2, 5, 7, 2, 4, 0.0),  # a closed gate: the block is the identity
+        _block_case(rng, 2, 5, 7, 2, 4, 1.5),
+        _block_case(rng, 1, 1, 1, 1, 4, 20.0),  # one image token: attention weight 1, tanh close to 1
+        _block_case(rng, 3, 4, 6, 4, 2, -0.8),  # a negative gate subtracts what was read
+        _block_case(rng, 1, 6, 2, 4, 8, 0.3),
+        odd,
+        call(torch.zeros(1, 2, 4), torch.ones(1, 3, 4), *(torch.eye(4) for _ in range(4)), torch.tensor(1.0), 2),
+    ]
 
-_CHOOSE_TILE_GRID_TESTS = r"""
-assert choose_tile_grid(300, 300) == (1, 1), "a small square picture needs one tile"
-assert choose_tile_grid(560, 1120) == (1, 2), "a 1:2 picture fits two tiles side by side"
-assert choose_tile_grid(2000, 500) == (4, 1), "a tall picture gets a column of tiles"
-assert choose_tile_grid(500, 1200) == (1, 3), "a wide picture gets a row of three tiles"
-"""
 
-_COUNT_VISION_TOKENS_TESTS = r"""
-assert count_vision_tokens(1, 1) == 1601, "40 x 40 patches + 1 class token"
-assert count_vision_tokens(1, 2) == 3202
-assert count_vision_tokens(2, 2, tile_size=32, patch_size=16) == 20, "4 tiles of 2 x 2 patches + 1 class token"
-"""
+# ---------------------------------------------------------------- the visible tests of the test cell
 
-_BUILD_MESSAGES_TESTS = r"""
-prompt = llama.render_chat(build_messages("Which shape is drawn?"))
-assert prompt == ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>Which shape is drawn?"
-                  "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"), prompt
-assert build_messages("Hi")[0]["role"] == "user"
+_GATED_CROSS_ATTENTION_TESTS = r"""
+import torch
+torch.manual_seed(0)
+text, image = torch.randn(2, 5, 8), torch.randn(2, 7, 8)
+weights = [torch.randn(8, 8) / 8**0.5 for _ in range(4)]
+assert torch.equal(gated_cross_attention(text, image, *weights, torch.tensor(0.0), heads=2), text), \
+    "a closed gate: the block must return the text unchanged"
+# PyTorch's own multi-head attention with the same weights, as an independent check
+attention = torch.nn.MultiheadAttention(8, 2, bias=False, batch_first=True)
+with torch.no_grad():
+    attention.in_proj_weight.copy_(torch.cat(weights[:3]))
+    attention.out_proj.weight.copy_(weights[3])
+    expected = text + torch.tanh(torch.tensor(0.7)) * attention(text, image, image)[0]
+    mine = gated_cross_attention(text, image, *weights, torch.tensor(0.7), heads=2)
+assert mine.shape == text.shape, mine.shape
+assert torch.allclose(mine, expected, atol=1e-5), (mine - expected).abs().max()
 """
 
 
 EXERCISES = [
     Exercise(
-        grade_id="test-tile-grid",
-        target="choose_tile_grid",
-        points=3,
+        grade_id="test-gated-cross-attention",
+        target="gated_cross_attention",
+        points=4,
         about=(
-            "calls your function on picture sizes, tile sizes and tile budgets it draws itself, and compares with "
-            "what transformers' image processor chooses."
+            "calls your function on text, image tokens, weights, gates and head counts it draws itself (some gates "
+            "0, some widths that the heads do not divide), and compares with the course's reference."
         ),
-        tests=_CHOOSE_TILE_GRID_TESTS,
-        reference=choose_tile_grid,
-        cases=_grid_cases,
-        edge_cases=_GRID_EDGE_CASES,
-    ),
-    Exercise(
-        grade_id="test-vision-tokens",
-        target="count_vision_tokens",
-        points=2,
-        about=(
-            "calls your function on grids, tile sizes and patch sizes it draws itself (some tile sizes are not "
-            "multiples of the patch size), and compares with the course's reference."
-        ),
-        tests=_COUNT_VISION_TOKENS_TESTS,
-        reference=count_vision_tokens,
-        cases=_token_cases,
-        edge_cases=_TOKEN_EDGE_CASES,
-    ),
-    Exercise(
-        grade_id="test-messages",
-        target="build_messages",
-        points=2,
-        about=(
-            "calls your function on questions and system messages it draws itself, and compares the messages with the"
-            " course's reference."
-        ),
-        tests=_BUILD_MESSAGES_TESTS,
-        reference=build_messages,
-        cases=_message_cases,
-        edge_cases=_MESSAGE_EDGE_CASES,
+        tests=_GATED_CROSS_ATTENTION_TESTS,
+        reference=gated_cross_attention,
+        cases=_block_cases,
+        edge_cases=_block_edge_cases(),
+        compare=close(rtol=1e-4, atol=1e-5),
     ),
 ]

@@ -28,6 +28,26 @@ QUESTIONS: dict[str, str] = {
     "shape": "Which shape is drawn?",
 }
 ANSWERS: dict[str, tuple[str, ...]] = {"colour": tuple(COLOURS), "shape": SHAPES}
+# What the tiny language model learns from text alone, before it ever sees a picture: every possible answer
+# is the answer to at least one text question, so the frozen model can already write each of them.
+TEXT_FACTS: dict[str, str] = {
+    "What colour is the sky?": "blue",
+    "What colour is the sea?": "blue",
+    "What colour is grass?": "green",
+    "What colour is a leaf?": "green",
+    "What colour is blood?": "red",
+    "What colour is a tomato?": "red",
+    "What colour is the sun?": "yellow",
+    "What colour is a lemon?": "yellow",
+    "What colour is a plum?": "purple",
+    "What colour is a grape?": "purple",
+    "Which shape has three sides?": "triangle",
+    "Which shape has four equal sides?": "square",
+    "Which shape is round?": "circle",
+    "Which shape is a wheel?": "circle",
+    "Which shape is a plus sign?": "cross",
+    "Which shape has four arms?": "cross",
+}
 
 
 @dataclass(frozen=True)

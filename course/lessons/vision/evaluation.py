@@ -16,7 +16,7 @@ from typing import Any
 
 from course.lessons.vision.data import ANSWERS, Example, make_examples
 from course.lessons.vision.llama import LLAMA_VISION_REPO
-from course.lessons.vision.tiny import END_OF_TURN, TEST_SEED, TILE_SIZE, prompts
+from course.lessons.vision.tiny import END_OF_TURN, TEST_SEED, TILE_SIZE, encode, encode_text, prompts
 from course.runtime import single_thread
 
 SMALL_MODEL = 10_000_000  # parameters: below this, one CPU thread is faster than several
@@ -64,6 +64,44 @@ def answer_questions(
         new_tokens = output[:, batch["input_ids"].shape[1] :]
         replies += [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
     return replies
+
+
+@dataclass(frozen=True)
+class TextAnswers:
+    """The model's greedy replies to text-only questions, and its logits for the first token of each reply."""
+
+    replies: list[str]
+    logits: Any  # a (questions, vocabulary) tensor
+
+
+def text_answers(model, processor, questions: list[str], max_new_tokens: int = 3) -> TextAnswers:
+    """Ask ``questions`` without any picture: the model answers from its language model alone."""
+    import torch
+
+    tokenizer = processor.tokenizer
+    batch = encode_text(processor, questions).to(model.device)
+    stop = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    with torch.inference_mode(), single_thread():
+        logits = model(**batch).logits[:, -1].clone()
+        output = model.generate(
+            **batch,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=stop,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    new_tokens = output[:, batch["input_ids"].shape[1] :]
+    replies = [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+    return TextAnswers(replies, logits)
+
+
+def answer_logits(model, processor, examples: list[Example]):
+    """The logits of the first answer token for each (picture, question) of ``examples``."""
+    import torch
+
+    batch = encode(processor, examples).to(model.device)
+    with torch.inference_mode(), single_thread():
+        return model(**batch).logits[:, -1].clone()
 
 
 def extract_answer(reply: str, kind: str) -> str:

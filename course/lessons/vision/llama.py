@@ -1,19 +1,18 @@
 """How Llama 3.2 Vision reads a picture: image processor, tiles, vision tokens, chat format (lesson 04).
 
-Choosing the tile grid, counting the vision tokens and building the chat messages are the student's exercises
-(``choose_tile_grid``, ``count_vision_tokens``, ``build_messages``); their references are the grader's, in
-``course.references.vision``. The lesson passes the student's functions to what follows.
-
 Lesson 04 §1-4 (the image processor, patches and vision tokens, gated cross-attention, the chat format).
 
-The settings below are the published ``preprocessor_config.json`` and chat
-template of ``meta-llama/Llama-3.2-11B-Vision-Instruct``, shipped as data so the
-real pipeline runs offline. The tile arithmetic is the image processor's own
-(``transformers.models.mllama``), so what the lesson shows is what the model gets.
+The settings below are the published ``preprocessor_config.json`` of
+``meta-llama/Llama-3.2-11B-Vision-Instruct``, and its chat template is shipped as data
+(``llama_vision_chat_template.json``, with its source and dates), so the real pipeline runs offline. The
+tile arithmetic is the image processor's own (``transformers.models.mllama``), so what the lesson shows is
+what the model gets.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,16 +38,44 @@ PREPROCESSOR_SETTINGS: dict[str, Any] = {
 }
 PATCH_SIZE = 14  # vision_config.patch_size of the 11B model
 
-# The chat template published with the Instruct model: an image in a message becomes one <|image|> token.
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{% if loop.index0 == 0 %}{{ bos_token }}{% endif %}"
-    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
-    "{% for content in message['content'] %}{% if content['type'] == 'image' %}{{ '<|image|>' }}"
-    "{% elif content['type'] == 'text' %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "{{ '<|eot_id|>' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
-)
+# The chat template Meta published with the Instruct model, shipped as data with its source and dates.
+CHAT_TEMPLATE_FILE = Path(__file__).with_name("llama_vision_chat_template.json")
+# The template writes today's date into a text-only prompt (transformers gives it ``strftime_now``); the lesson
+# passes the template's own fallback date instead, so a prompt does not change from one day to the next.
+TEMPLATE_DATE = "26 Jul 2024"
+CHAT_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+
+
+def chat_template_record() -> dict[str, Any]:
+    """The shipped record of the published chat template: its source, and every dated version with its text."""
+    return json.loads(CHAT_TEMPLATE_FILE.read_text(encoding="utf-8"))
+
+
+def published_chat_template(version: str | None = None) -> str:
+    """The text of the published chat template; ``version`` is a key of the record ("2024-09", "2024-12"),
+    by default the current one."""
+    record = chat_template_record()
+    version = version or record["current"]
+    if version not in record["versions"]:
+        raise ValueError(f"No chat template version {version!r}; choose one of {', '.join(record['versions'])}.")
+    return record["versions"][version]["chat_template"]
+
+
+def chat_tokenizer(words: tuple[str, ...] = ()):
+    """A real Hugging Face tokenizer with Llama 3's chat and image tokens and the published chat template.
+
+    Its vocabulary is ``words`` and the words of the template's own system block (the real model's 128,256-token
+    vocabulary is not shipped); the chat tokens and the template are the real ones, so
+    ``apply_chat_template`` writes the prompts the real processor writes. The image token is added last, so (as
+    in the real model) its id is the first one past the text vocabulary.
+    """
+    from course.text.vocab import build_word_tokenizer
+
+    system_block = "Cutting Knowledge Date: December 2023 Today Date: " + TEMPLATE_DATE
+    tokenizer = build_word_tokenizer([*words, system_block], extra_words=("system", "user", "assistant"))
+    tokenizer.add_special_tokens({"bos_token": BOS_TOKEN, "additional_special_tokens": [*CHAT_TOKENS, IMAGE_TOKEN]})
+    tokenizer.chat_template = published_chat_template()
+    return tokenizer
 
 
 def image_processor(tile_size: int | None = None, max_tiles: int | None = None):
@@ -82,12 +109,27 @@ def aspect_ratio_id(rows: int, columns: int, max_tiles: int = 4) -> int:
     return grids.index((rows, columns)) + 1
 
 
-def render_chat(messages: list[dict[str, Any]], add_generation_prompt: bool = True, bos_token: str = BOS_TOKEN) -> str:
-    """The prompt text the published chat template makes of ``messages``."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+def render_chat(
+    messages: list[dict[str, Any]],
+    tokenizer=None,
+    version: str | None = None,
+    add_generation_prompt: bool = True,
+    date_string: str = TEMPLATE_DATE,
+) -> str:
+    """The prompt text the published chat template makes of ``messages``, through transformers'
+    ``apply_chat_template`` (the path the real processor takes).
 
-    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(CHAT_TEMPLATE)
-    return template.render(messages=messages, add_generation_prompt=add_generation_prompt, bos_token=bos_token)
+    ``version`` picks a dated version of the template; the September 2024 one raises
+    ``jinja2.TemplateError`` for a system message beside an image, as it did for users then.
+    """
+    tokenizer = tokenizer if tokenizer is not None else chat_tokenizer()
+    return tokenizer.apply_chat_template(
+        messages,
+        chat_template=published_chat_template(version),
+        add_generation_prompt=add_generation_prompt,
+        tokenize=False,
+        date_string=date_string,
+    )
 
 
 def tiles_as_pictures(features, processor) -> list[np.ndarray]:
@@ -100,6 +142,42 @@ def tiles_as_pictures(features, processor) -> list[np.ndarray]:
     mean = np.asarray(processor.image_mean).reshape(3, 1, 1)
     std = np.asarray(processor.image_std).reshape(3, 1, 1)
     return [np.clip((tile * std + mean).transpose(1, 2, 0), 0, 1) for tile in pixels[:used]]
+
+
+def grid_of(processor, height: int, width: int) -> tuple[int, int]:
+    """The (rows, columns) of tiles the processor uses for a ``height`` x ``width`` picture, read from its output
+    (the aspect-ratio id) for a blank picture of that size."""
+    from PIL import Image
+
+    _check_positive(height=height, width=width)
+    features = processor(images=[[Image.new("RGB", (width, height))]], return_tensors="np")
+    return supported_aspect_ratios(processor.max_image_tiles)[int(features["aspect_ratio_ids"][0, 0]) - 1]
+
+
+def picture_on_canvas(features, processor) -> dict[str, Any]:
+    """Where the first picture of ``features`` (the processor's output) lies on its canvas of tiles.
+
+    The processor pads with black *before* normalising, so a padded pixel holds ``-mean / std`` in every
+    channel; the picture is the bounding box of the other pixels (it starts at the top-left corner). Returns the
+    canvas and picture sizes as (height, width) and, for each real tile, the share of it that is padding.
+    """
+    tiles = np.asarray(features["pixel_values"])[0, 0]  # (max tiles, 3, tile, tile)
+    grid_id = int(np.asarray(features["aspect_ratio_ids"])[0, 0])
+    rows, columns = supported_aspect_ratios(processor.max_image_tiles)[grid_id - 1]
+    size = tiles.shape[-1]
+    canvas = tiles[: rows * columns].reshape(rows, columns, 3, size, size).transpose(2, 0, 3, 1, 4)
+    canvas = canvas.reshape(3, rows * size, columns * size)
+    padding_value = -np.asarray(processor.image_mean) / np.asarray(processor.image_std)
+    is_picture = (np.abs(canvas - padding_value.reshape(3, 1, 1)) > 1e-4).any(axis=0)
+    picture_rows, picture_columns = np.nonzero(is_picture.any(axis=1))[0], np.nonzero(is_picture.any(axis=0))[0]
+    height, width = int(picture_rows.max()) + 1, int(picture_columns.max()) + 1
+    padding = []
+    for row in range(rows):
+        for column in range(columns):
+            covered_height = min(max(height - row * size, 0), size)
+            covered_width = min(max(width - column * size, 0), size)
+            padding.append(1 - covered_height * covered_width / size**2)
+    return {"canvas": (rows * size, columns * size), "picture": (height, width), "padding": padding}
 
 
 def plot_tiles(picture, processor):

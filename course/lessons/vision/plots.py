@@ -7,13 +7,15 @@ from course.lessons.vision.evaluation import extract_answer
 
 
 def plot_training(losses: dict[str, list[float]], before: dict[str, float], after: dict[str, float]):
-    """Loss per step of both stages, and accuracy per question kind before and after training against chance."""
+    """Loss per step of every training stage, and accuracy per question kind before and after the adapter's
+    training, against chance."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    left.plot(losses["text"], color="tab:orange", label="stage 0: language model, on text")
     left.plot(losses["vision"], color="tab:purple", label="stage 1: vision encoder (names colour and shape)")
-    left.plot(losses["answering"], color="tab:blue", label="stage 2: answering the questions")
+    left.plot(losses["adapter"], color="tab:blue", label="stage 2: adapter (projector, cross-attention)")
     left.set_xlabel("training step")
     left.set_ylabel("loss (cross-entropy)")
     left.set_title("training loss")
@@ -21,8 +23,8 @@ def plot_training(losses: dict[str, list[float]], before: dict[str, float], afte
     kinds = list(after)
     x = np.arange(len(kinds))
     for offset, values, label, colour in [
-        (-0.2, before, "before training", "tab:gray"),
-        (0.2, after, "after training", "tab:green"),
+        (-0.2, before, "gates closed (start)", "tab:gray"),
+        (0.2, after, "adapter trained", "tab:green"),
     ]:
         heights = [values[kind] for kind in kinds]
         right.bar(x + offset, heights, 0.4, label=label, color=colour)

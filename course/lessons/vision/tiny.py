@@ -10,29 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from course.lessons.vision.data import ANSWERS, QUESTIONS, Example
-from course.lessons.vision.llama import CHAT_TEMPLATE, IMAGE_TOKEN, MODEL_NAME
+from course.lessons.vision.data import ANSWERS, QUESTIONS, TEXT_FACTS, Example
+from course.lessons.vision.llama import IMAGE_TOKEN, MODEL_NAME, chat_tokenizer
 
 TILE_SIZE = 32  # pixels a side of the tiny model's tiles (the real model: 560)
 PATCH_SIZE = 16  # pixels a side of one patch (the real model: 14): 2 x 2 patches per tile
-CHAT_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
 END_OF_TURN = "<|eot_id|>"
 TRAIN_SEED, TEST_SEED = 1, 2  # different seeds: the test pictures are never seen in training
 
 
 def tiny_tokenizer():
-    """A real Hugging Face tokenizer for the questions and answers, with Llama 3's chat and image tokens.
-
-    The image token is added last, so (as in the real model) its id is the first one past the text
-    vocabulary: the language model reads it but never has to write it.
-    """
-    from course.text.vocab import build_word_tokenizer
-
-    texts = [*QUESTIONS.values(), *(word for words in ANSWERS.values() for word in words)]
-    tokenizer = build_word_tokenizer(texts, extra_words=("user", "assistant"))
-    tokenizer.add_special_tokens({"additional_special_tokens": [*CHAT_TOKENS, IMAGE_TOKEN]})
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
+    """The chat tokenizer (``llama.chat_tokenizer``: Llama 3's chat and image tokens, the published chat
+    template) over the words of the lesson's questions and answers."""
+    texts = [*QUESTIONS.values(), *TEXT_FACTS, *(word for words in ANSWERS.values() for word in words)]
+    return chat_tokenizer(tuple(texts))
 
 
 def tiny_processor():
@@ -41,8 +32,11 @@ def tiny_processor():
 
     from course.lessons.vision.llama import image_processor
 
+    tokenizer = tiny_tokenizer()
     return MllamaProcessor(
-        image_processor=image_processor(TILE_SIZE, max_tiles=1), tokenizer=tiny_tokenizer(), chat_template=CHAT_TEMPLATE
+        image_processor=image_processor(TILE_SIZE, max_tiles=1),
+        tokenizer=tokenizer,
+        chat_template=tokenizer.chat_template,
     )
 
 
@@ -94,12 +88,39 @@ def prompts(processor, questions: list[str]) -> list[str]:
     return [processor.apply_chat_template(turn, add_generation_prompt=True, tokenize=False) for turn in turns]
 
 
-def encode(processor, examples: list[Example], with_answers: bool = False):
-    """Model inputs for ``examples``; ``with_answers`` appends each answer and sets the training ``labels``.
+def text_prompts(processor, questions: list[str]) -> list[str]:
+    """Each question as a text-only chat turn: the template writes its dated system block first."""
+    turns = [[{"role": "user", "content": question}] for question in questions]
+    return [processor.apply_chat_template(turn, add_generation_prompt=True, tokenize=False) for turn in turns]
 
-    Labels are -100 (ignored) everywhere except on the answer and its end-of-turn token, so the
-    model learns to answer, not to repeat the question.
-    """
+
+def _answer_labels(batch, tokenizer):
+    """Training labels: -100 (ignored) everywhere except on the answer and its end-of-turn token, which follow
+    the last ``<|end_header_id|>``; so the model learns to answer, not to repeat the question."""
+    ids = batch["input_ids"]
+    header_end = tokenizer.convert_tokens_to_ids("<|end_header_id|>")
+    positions = ids.new_tensor(range(ids.shape[1])).expand_as(ids)
+    answer_start = ((ids == header_end) * (positions + 1)).max(dim=1, keepdim=True).values
+    labels = ids.masked_fill(positions < answer_start, -100)
+    return labels.masked_fill(batch["attention_mask"] == 0, -100)
+
+
+def encode_text(processor, questions: list[str], answers: list[str] | None = None):
+    """Model inputs for text-only questions; with ``answers``, each answer is appended and ``labels`` set."""
+    tokenizer = processor.tokenizer
+    texts = text_prompts(processor, questions)
+    if answers is not None:
+        texts = [text + answer + END_OF_TURN for text, answer in zip(texts, answers, strict=True)]
+    tokenizer.padding_side = "right" if answers is not None else "left"
+    batch = tokenizer(texts, padding=True, add_special_tokens=False, return_tensors="pt")
+    if answers is not None:
+        batch["labels"] = _answer_labels(batch, tokenizer)
+    return batch
+
+
+def encode(processor, examples: list[Example], with_answers: bool = False):
+    """Model inputs for ``examples`` (a picture and a question each); ``with_answers`` appends each answer and
+    sets the training ``labels`` (see ``_answer_labels``)."""
     tokenizer = processor.tokenizer
     texts = prompts(processor, [e.question for e in examples])
     if with_answers:
@@ -109,10 +130,5 @@ def encode(processor, examples: list[Example], with_answers: bool = False):
         images=[[e.image] for e in examples], text=texts, padding=True, add_special_tokens=False, return_tensors="pt"
     )
     if with_answers:
-        ids = batch["input_ids"]
-        header_end = tokenizer.convert_tokens_to_ids("<|end_header_id|>")
-        positions = ids.new_tensor(range(ids.shape[1])).expand_as(ids)
-        answer_start = ((ids == header_end) * (positions + 1)).max(dim=1, keepdim=True).values
-        labels = ids.masked_fill(positions < answer_start, -100)
-        batch["labels"] = labels.masked_fill(batch["attention_mask"] == 0, -100)
+        batch["labels"] = _answer_labels(batch, tokenizer)
     return batch

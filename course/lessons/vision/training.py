@@ -1,5 +1,10 @@
-"""Lesson 04 §5: train the tiny Llama 3.2 Vision in two stages (vision encoder, then answering) with the
-course's training loop (``course.training``), and cache the trained model.
+"""Lesson 04 §5: train the tiny Llama 3.2 Vision as Llama 3.2 Vision was built, with the course's training
+loop (``course.training``).
+
+Stage 0 pretrains the language model on text alone; stage 1 pretrains the vision encoder on its own; both are
+cached together (``pretrained_parts``). Stage 2 (``train_adapter``), with both frozen, trains only what connects
+them, the projector and the gated cross-attention layers built around the student's block; it is quick, so it
+runs each time, with the student's current code.
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import training
-from course.lessons.vision.data import ANSWERS, Example, make_examples
-from course.lessons.vision.tiny import TILE_SIZE, TRAIN_SEED, build_tiny_model, encode, tiny_processor
+from course.lessons.vision.data import ANSWERS, TEXT_FACTS, Example, make_examples
+from course.lessons.vision.tiny import TILE_SIZE, TRAIN_SEED, build_tiny_model, encode, encode_text, tiny_processor
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,7 @@ class TrainingSettings:
     """How the tiny model is trained; part of the cache name, so changing one retrains."""
 
     n_images: int = 600
+    text_steps: int = 150
     vision_epochs: int = 20
     epochs: int = 6
     batch_size: int = 32
@@ -29,7 +35,7 @@ class TrainingSettings:
     @property
     def cache_name(self) -> str:
         return (
-            f"vision-tiny-mllama-v1-n{self.n_images}-v{self.vision_epochs}-e{self.epochs}"
+            f"vision-tiny-mllama-parts-v3-n{self.n_images}-t{self.text_steps}-v{self.vision_epochs}"
             f"-b{self.batch_size}-lr{self.lr:g}-w{self.warmup_steps}-s{self.seed}"
         )
 
@@ -61,6 +67,38 @@ def _fit(
         desc=description,
         leave=True,
     )
+
+
+def pretrain_language(model, processor, settings: TrainingSettings = TrainingSettings()) -> list[float]:
+    """Stage 0: teach the language model to answer the text questions of ``TEXT_FACTS``; the loss of every step.
+
+    With no picture in the input, Mllama skips its cross-attention layers, so only the text stack (embeddings,
+    self-attention layers, output head) learns: the tiny counterpart of Llama 3.1, trained before any picture.
+    """
+    import torch
+
+    questions = list(TEXT_FACTS)
+    batch = encode_text(processor, questions, [TEXT_FACTS[q] for q in questions]).to(model.device)
+    every_row = torch.arange(len(questions))
+
+    def loss_of_rows(rows):
+        rows = rows.to(model.device)
+        return model(**{key: value[rows] for key, value in batch.items()}).loss
+
+    model.train()
+    losses = training.train(
+        list(model.model.language_model.parameters()) + list(model.lm_head.parameters()),
+        (every_row for _ in range(settings.text_steps)),
+        loss_of_rows,
+        steps=settings.text_steps,
+        lr=settings.lr,
+        schedule=training.warmup_cosine(settings.text_steps, settings.warmup_steps),
+        one_thread=True,
+        desc="stage 0: language model, on text",
+        leave=True,
+    )
+    model.eval()
+    return losses
 
 
 def pretrain_vision(
@@ -116,15 +154,15 @@ def pretrain_vision(
     return losses
 
 
-def train(model, processor, examples: list[Example], settings: TrainingSettings = TrainingSettings()) -> list[float]:
-    """Stage 2: with the vision encoder frozen, train the rest to answer the questions; the loss of each step.
+def train_adapter(
+    model, processor, examples: list[Example], settings: TrainingSettings = TrainingSettings()
+) -> list[float]:
+    """Stage 2: train what still requires gradients (after ``gated.freeze_all_but_the_adapter``: the projector
+    and the gated cross-attention layers) to answer the questions about the pictures; the loss of each step.
 
-    Only the answer tokens count in the loss (see ``encode``). Freezing the encoder protects what stage 1
-    taught it from the first, noisy steps of the new cross-attention layers.
+    Only the answer tokens count in the loss (see ``encode``).
     """
     batch = encode(processor, examples, with_answers=True).to(model.device)
-    for parameter in model.model.vision_model.parameters():
-        parameter.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
     def loss_of_rows(rows):
@@ -132,13 +170,14 @@ def train(model, processor, examples: list[Example], settings: TrainingSettings 
         return model(**{key: value[rows] for key, value in batch.items()}).loss
 
     model.train()
-    losses = _fit(trainable, len(examples), loss_of_rows, settings.epochs, settings, "stage 2: answering")
+    losses = _fit(trainable, len(examples), loss_of_rows, settings.epochs, settings, "stage 2: adapter")
     model.eval()
     return losses
 
 
-def trained_tiny_model(settings: TrainingSettings = TrainingSettings()) -> Path:
-    """The folder of the trained tiny model (trained on the first call, then reused from the course cache).
+def pretrained_parts(settings: TrainingSettings = TrainingSettings()) -> Path:
+    """The folder of the tiny model with its language model (stage 0) and vision encoder (stage 1) pretrained,
+    its cross-attention layers untouched (trained on the first call, then reused from the course cache).
 
     It holds the model, its processor and ``training.json`` (the settings and the loss of every step).
     """
@@ -147,18 +186,23 @@ def trained_tiny_model(settings: TrainingSettings = TrainingSettings()) -> Path:
     def build(folder: Path) -> None:
         processor = tiny_processor()
         model = build_tiny_model(processor, seed=settings.seed)
+        text_losses = pretrain_language(model, processor, settings)
         examples = make_examples(settings.n_images, TILE_SIZE, TRAIN_SEED)
         vision_losses = pretrain_vision(model, processor, examples, settings)
-        losses = train(model, processor, examples, settings)
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
-        record = {"settings": settings.__dict__, "vision_losses": vision_losses, "losses": losses}
+        record = {"settings": settings.__dict__, "text_losses": text_losses, "vision_losses": vision_losses}
         (folder / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     return cached_folder(settings.cache_name, build)
 
 
+def training_examples(settings: TrainingSettings = TrainingSettings()) -> list[Example]:
+    """The pictures and questions the adapter trains on (a seed the held-out pictures never use)."""
+    return make_examples(settings.n_images, TILE_SIZE, TRAIN_SEED)
+
+
 def training_losses(folder: Path) -> dict[str, list[float]]:
-    """The loss of every step of both stages (``"vision"``, ``"answering"``), as recorded with a trained model."""
+    """The loss of every step of the two pretraining stages (``"text"``, ``"vision"``), as recorded with them."""
     record = json.loads((Path(folder) / "training.json").read_text(encoding="utf-8"))
-    return {"vision": record["vision_losses"], "answering": record["losses"]}
+    return {"text": record["text_losses"], "vision": record["vision_losses"]}

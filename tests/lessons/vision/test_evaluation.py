@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
-from course.lessons.vision import evaluation, tiny, training
+from course.lessons.vision import evaluation, gated, tiny, training
 from course.lessons.vision.data import chance_accuracy, make_examples
 from course.models.weights import WeightsNotFoundError
+from course.references.vision import gated_cross_attention
 
 
 def test_extract_answer():
@@ -56,7 +57,11 @@ def test_missing_weights_say_what_to_do(tmp_path):
 
 @pytest.mark.slow
 def test_the_lesson_model_beats_chance_and_needs_the_picture():
-    model, processor = evaluation.load_vision_model(training.trained_tiny_model())
+    settings = training.TrainingSettings()
+    model, processor = evaluation.load_vision_model(training.pretrained_parts(settings))
+    gated.use_gated_blocks(model, gated_cross_attention)
+    gated.freeze_all_but_the_adapter(model)
+    training.train_adapter(model, processor, training.training_examples(settings), settings)
     held_out = evaluation.held_out_examples(100)
     result = evaluation.evaluate(model, processor, held_out)
     assert result.accuracy["colour"] >= 0.9

@@ -1,5 +1,5 @@
-"""Lesson 04's pipeline: the real image processor, tiles, vision tokens (references in course.references.vision),
-chat format, the 11B model's parts."""
+"""Lesson 04's pipeline: the real image processor, tiles, padding, the published chat template, the 11B model's
+parts."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,6 @@ from course.lessons.vision.data import landscape
 from course.models.configs import model_card
 from course.models.params import count_parameters
 from course.references.sizes import count_from_config
-from course.references.vision import build_messages, choose_tile_grid, count_vision_tokens, tokens_per_tile
 
 EXPECTED_PROMPT = (
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is drawn?<|eot_id|>"
@@ -33,23 +32,29 @@ def test_image_processor_has_the_published_settings(processor):
     assert tuple(small.image_mean) == tuple(processor.image_mean)
 
 
+def _rule(height, width, tile_size=560, max_tiles=4):
+    """The grid rule the lesson states, written independently of transformers."""
+    grids = [(r, c) for r in range(1, max_tiles + 1) for c in range(1, max_tiles + 1) if r * c <= max_tiles]
+    scales = {grid: min(grid[0] * tile_size / height, grid[1] * tile_size / width) for grid in grids}
+    enlarging = [s for s in scales.values() if s >= 1]
+    best = min(enlarging) if enlarging else max(scales.values())
+    return min((grid for grid in grids if scales[grid] == best), key=lambda grid: grid[0] * grid[1])
+
+
 @pytest.mark.parametrize(
     "height, width", [(300, 300), (560, 1120), (500, 1200), (600, 800), (2000, 500), (1080, 1920), (90, 700)]
 )
-def test_tile_grid_is_what_the_processor_does(processor, height, width):
+def test_the_grid_read_from_the_processor_follows_the_stated_rule(processor, height, width):
+    rows, columns = llama.grid_of(processor, height, width)
+    assert (rows, columns) == _rule(height, width)
     features = processor(images=[[Image.new("RGB", (width, height), "white")]], return_tensors="np")
-    rows, columns = choose_tile_grid(height, width)
-    assert int(features["aspect_ratio_ids"][0, 0]) == llama.aspect_ratio_id(rows, columns)
     assert int(features["aspect_ratio_mask"][0, 0].sum()) == rows * columns
     assert features["pixel_values"].shape == (1, 1, 4, 3, 560, 560)
 
 
-def test_tile_grid_examples():
-    assert choose_tile_grid(300, 300) == (1, 1)
-    assert choose_tile_grid(560, 1120) == (1, 2)
-    assert choose_tile_grid(2000, 500) == (4, 1)
-    assert choose_tile_grid(600, 800) == (2, 2)
-    assert choose_tile_grid(64, 32, tile_size=32, max_tiles=1) == (1, 1)
+def test_grid_of_small_tiles():
+    assert llama.grid_of(llama.image_processor(32, max_tiles=1), 64, 32) == (1, 1)
+    assert llama.grid_of(llama.image_processor(32, max_tiles=6), 100, 40) == _rule(100, 40, 32, 6)
 
 
 def test_supported_grids_and_their_ids():
@@ -60,21 +65,11 @@ def test_supported_grids_and_their_ids():
         llama.aspect_ratio_id(3, 3)
 
 
-def test_vision_token_counts():
-    assert tokens_per_tile() == 40 * 40 + 1
-    assert tokens_per_tile(32, 16) == 5
-    assert count_vision_tokens(*choose_tile_grid(500, 1200)) == 3 * 1601
-    assert count_vision_tokens(*choose_tile_grid(560, 1120)) == 2 * 1601
-    assert count_vision_tokens(*choose_tile_grid(5000, 5000)) == 4 * 1601
-
-
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: tokens_per_tile(560, 15),
-        lambda: choose_tile_grid(0, 100),
-        lambda: choose_tile_grid(100, 100, max_tiles=0),
-        lambda: choose_tile_grid(100.5, 100),
+        lambda: llama.grid_of(llama.image_processor(), 0, 100),
+        lambda: llama.grid_of(llama.image_processor(), 100.5, 100),
         lambda: llama.supported_aspect_ratios(-1),
     ],
 )
@@ -83,23 +78,73 @@ def test_bad_sizes_are_refused(call):
         call()
 
 
+def _image_turn(question, system=None):
+    messages = [] if system is None else [{"role": "system", "content": system}]
+    return [*messages, {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+
+
 def test_chat_messages_render_with_the_published_template():
-    messages = build_messages("What is drawn?")
-    assert messages == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is drawn?"}]}]
+    messages = _image_turn("What is drawn?")
     assert llama.render_chat(messages) == EXPECTED_PROMPT
     assert llama.render_chat(messages, add_generation_prompt=False).endswith("What is drawn?<|eot_id|>")
-    with pytest.raises(ValueError):
-        build_messages("   ")
 
 
-def test_tokenizer_template_matches_the_reference_rendering():
-    from course.lessons.vision.tiny import tiny_tokenizer
+SYSTEM_BLOCK = (
+    "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+    "Cutting Knowledge Date: December 2023\nToday Date: {date}\n\n{system}<|eot_id|>"
+)
 
-    tokenizer = tiny_tokenizer()
-    rendered = tokenizer.apply_chat_template(
-        build_messages("What is drawn?"), add_generation_prompt=True, tokenize=False
+
+def test_text_only_prompts_get_the_dated_system_block_in_both_versions():
+    text_turn = [{"role": "user", "content": "Hello"}]
+    for version in ("2024-09", "2024-12"):
+        prompt = llama.render_chat(text_turn, version=version)
+        assert prompt.startswith(SYSTEM_BLOCK.format(date="26 Jul 2024", system="")), prompt
+        assert prompt.endswith("Hello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert "Today Date: 01 Dec 2024" in llama.render_chat(text_turn, date_string="01 Dec 2024")
+
+
+def test_an_image_with_a_system_message_was_refused_then_allowed():
+    from jinja2 import TemplateError
+
+    messages = _image_turn("What is drawn?", system="Be brief.")
+    with pytest.raises(TemplateError, match="incompatible with system messages"):
+        llama.render_chat(messages, version="2024-09")
+    prompt = llama.render_chat(messages, version="2024-12")
+    assert prompt == SYSTEM_BLOCK.format(date="26 Jul 2024", system="Be brief.") + EXPECTED_PROMPT.removeprefix(
+        llama.BOS_TOKEN
     )
-    assert rendered == EXPECTED_PROMPT.replace(llama.BOS_TOKEN, tokenizer.bos_token)
+    with pytest.raises(ValueError, match="choose one of"):
+        llama.published_chat_template("2023-01")
+
+
+def test_the_shipped_template_names_its_source_and_dates():
+    record = llama.chat_template_record()
+    assert "Llama-3.2-11B-Vision-Instruct" in record["source"]
+    assert record["current"] == "2024-12" and set(record["versions"]) == {"2024-09", "2024-12"}
+    assert all(entry["date"].startswith("2024-") for entry in record["versions"].values())
+
+
+def test_the_tiny_processor_writes_the_same_prompt():
+    from course.lessons.vision.tiny import tiny_processor
+
+    processor = tiny_processor()
+    rendered = processor.apply_chat_template(_image_turn("What is drawn?"), add_generation_prompt=True, tokenize=False)
+    assert rendered == EXPECTED_PROMPT
+
+
+def test_the_picture_keeps_its_size_and_every_tile_is_padded(processor):
+    placed = llama.picture_on_canvas(processor(images=[[landscape(1200, 500)]], return_tensors="np"), processor)
+    assert placed["canvas"] == (560, 1680) and placed["picture"] == (500, 1200)
+    assert placed["padding"] == pytest.approx([60 / 560, 60 / 560, 1 - 500 * 80 / 560**2])
+    small = llama.picture_on_canvas(
+        processor(images=[[Image.new("RGB", (300, 125), "white")]], return_tensors="np"), processor
+    )
+    assert small["canvas"] == (560, 560) and small["picture"] == (233, 560), "enlarged only to reach one tile"
+    large = llama.picture_on_canvas(
+        processor(images=[[Image.new("RGB", (3000, 800), "white")]], return_tensors="np"), processor
+    )
+    assert large["canvas"] == (560, 2240) and large["picture"] == (560, 2100), "shrunk to fit the canvas"
 
 
 def test_tiles_show_the_picture(processor):

@@ -1,6 +1,6 @@
 """Lesson 04 §5: the tiny Llama 3.2 Vision, its tokenizer, processor and training inputs."""
 
-from course.lessons.vision import evaluation, tiny
+from course.lessons.vision import evaluation, llama, tiny
 from course.lessons.vision.data import ANSWERS, make_examples
 from course.lessons.vision.llama import IMAGE_TOKEN
 
@@ -8,7 +8,7 @@ from course.lessons.vision.llama import IMAGE_TOKEN
 def test_tokenizer_knows_every_word_and_ends_with_the_image_token(processor):
     tokenizer = processor.tokenizer
     assert tokenizer.convert_tokens_to_ids(IMAGE_TOKEN) == len(tokenizer) - 1
-    for token in tiny.CHAT_TOKENS:
+    for token in llama.CHAT_TOKENS:
         assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1
     words = [w for options in ANSWERS.values() for w in options] + ["user", "assistant"]
     ids = tokenizer(" ".join(words), add_special_tokens=False)["input_ids"]
