@@ -24,6 +24,7 @@ LESSON_MODULES = {
     "04-multimodality": "vision",
     "05-fine-tuning-and-peft": "finetune",
     "06-edge-deployment": "edge",
+    "07-capstone": "capstone",
 }
 
 

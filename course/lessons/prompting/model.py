@@ -101,7 +101,7 @@ def _length(row: tuple[list[int], list[int]]) -> int:
     return len(row[0])
 
 
-def _batch(rows: Sequence[tuple[list[int], list[int]]], pad_id: int):
+def pad_batch(rows: Sequence[tuple[list[int], list[int]]], pad_id: int):
     """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` tensors."""
     import torch
 
@@ -149,7 +149,7 @@ def train_model(model, tokenizer, *, steps: int, lr: float, batch_size: int, war
             order = list(range(BUCKETS))
             rng.shuffle(order)
             for bucket in order:
-                batch = _batch(rows[bucket * batch_size : (bucket + 1) * batch_size], tokenizer.pad_token_id)
+                batch = pad_batch(rows[bucket * batch_size : (bucket + 1) * batch_size], tokenizer.pad_token_id)
                 yield {"input_ids": batch["input_ids"].to(where), "labels": batch["labels"].to(where)}
 
     def loss_fn(batch):
@@ -237,7 +237,7 @@ def score(model, tokenizer, prompts: Sequence[str], candidates: Sequence[Sequenc
     totals: list[float] = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
-            batch = _batch(rows[start : start + batch_size], tokenizer.pad_token_id)
+            batch = pad_batch(rows[start : start + batch_size], tokenizer.pad_token_id)
             logits = model(input_ids=batch["input_ids"].to(where)).logits  # right padding: causal, no mask needed
             logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
             targets = batch["labels"][:, 1:].to(where)
