@@ -94,8 +94,11 @@ def export_onnx(model, path) -> None:
 
 
 def _export_cases(rng: random.Random) -> list[dict]:
-    shapes = [[1, rng.randint(1, 5)], [rng.randint(2, 3), rng.randint(9, 20)]]
-    return [{"seed": rng.randrange(1000), "vocab": rng.randint(20, 60), "hidden": 32, "shapes": shapes}]
+    cases = []
+    for _ in range(4):  # each case is one export: a few seconds
+        shapes = [[1, rng.randint(1, 5)], [rng.randint(2, 3), rng.randint(9, 20)]]
+        cases.append({"seed": rng.randrange(1000), "vocab": rng.randint(20, 60), "hidden": 32, "shapes": shapes})
+    return cases
 
 
 # one token and a long prompt: a file traced for one fixed shape fails on both
@@ -112,7 +115,10 @@ def quantize_int8(source, target) -> None:
 
 
 def _quantize_cases(rng: random.Random) -> list[dict]:
-    return [{"seed": rng.randrange(1000), "size": rng.choice([32, 48, 64, 96]), "tokens": rng.randint(1, 4)}]
+    return [
+        {"seed": rng.randrange(1000), "size": rng.choice([32, 48, 64, 96]), "tokens": rng.randint(1, 4)}
+        for _ in range(4)
+    ]
 
 
 _QUANTIZE_EDGE_CASES = [{"seed": 0, "size": 64, "tokens": 1}]
@@ -143,7 +149,7 @@ _WORDS = ["red", "cat", "navy", "boat", "pink", "house", "apple", "lilac"]
 def _modelfile_cases(rng: random.Random) -> list[dict]:
     instructions = ["Translate the phrase into French .", "Say this in French .", "Name the colour ."]
     cases = []
-    for _ in range(3):
+    for _ in range(4):
         prompts = [" ".join(rng.sample(_WORDS, rng.randint(1, 3))) for _ in range(2)]
         name = f"model-{rng.randrange(100)}.{rng.choice(['f32', 'q8_0', 'q4_0'])}.gguf"
         cases.append({"gguf_file": name, "instruction": rng.choice(instructions), "prompts": prompts})
