@@ -299,8 +299,9 @@ def _r(name, size, tokens, em):
     return SimpleNamespace(name=name, size_bytes=size, tokens_per_second=tokens, exact_match=em)
 
 
-assert choose_deployment(results) in benchmark.BACKENDS, "return the name of one of the measured backends"
-assert choose_deployment(results, max_drop=1.0) in benchmark.BACKENDS
+measured = [r.name for r in results]
+assert choose_deployment(results) in measured, "return the name of one of the measured runtimes"
+assert choose_deployment(results, max_drop=1.0) in measured
 base = _r("PyTorch fp32", 4000, 100.0, 0.90)
 rows_ = [base, _r("ORT fp32", 4000, 300.0, 0.90), _r("ORT int8", 1000, 250.0, 0.80)]
 assert choose_deployment(rows_) == "ORT fp32", "int8 lost 10 points: not allowed with max_drop=0"
