@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import random
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +12,7 @@ from course.grading.exercise import EXACT, Exercise, call, close
 from course.lessons.edge.export import INPUT_NAME
 from course.lessons.edge.runtimes import LogitsFn, LogitsSession, as_ids
 
-# ---------------------------------------------------------------- exercise 1: greedy generation over a session
+# ---------------------------------------------------------------- exercise 2: greedy generation over a session
 
 
 def ort_greedy(session, prompt_ids: Sequence[int], max_new_tokens: int, eos_id: int | None = None) -> list[int]:
@@ -71,48 +69,98 @@ _GREEDY_EDGE_CASES = [
     _greedy_case("counting", 10, [9], 12),  # wraps around the vocabulary
 ]
 
-# ---------------------------------------------------------------- exercise 2: latency statistics
+# ---------------------------------------------------------------- exercise 1: the ONNX export call
 
 
-def latency_stats(fn: Callable[[], object], repeats: int = 10, warmup: int = 2, clock=time.perf_counter):
-    """(median, interquartile range) of the seconds per call of ``fn``, after ``warmup`` untimed calls."""
-    if repeats < 1:
-        raise ValueError("repeats must be at least 1")
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = clock()
-        fn()
-        samples.append(clock() - start)
-    if len(samples) < 2:
-        return samples[0], 0.0
-    q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
-    return statistics.median(samples), q3 - q1
+def export_onnx(model, path) -> None:
+    """Export a causal LM to ``path`` as ONNX with PyTorch's dynamo exporter: ``input_ids`` in, ``logits`` out,
+    batch and sequence length left dynamic."""
+    import torch
+
+    from course.lessons.edge.export import logits_only
+
+    example = torch.zeros((2, 8), dtype=torch.int64)
+    dims = {0: torch.export.Dim("batch", min=1, max=1024), 1: torch.export.Dim("sequence", min=2, max=4096)}
+    program = torch.onnx.export(
+        logits_only(model),
+        (example,),
+        dynamo=True,
+        input_names=["input_ids"],
+        output_names=["logits"],
+        dynamic_shapes={"input_ids": dims},
+        verbose=False,
+    )
+    program.save(str(path))
 
 
-def _latency_cases(rng: random.Random) -> list[dict]:
+def _export_cases(rng: random.Random) -> list[dict]:
     cases = []
-    for _ in range(14):
-        warmup, repeats = rng.randint(0, 4), rng.randint(1, 15)
-        durations = [round(rng.uniform(0.001, 0.1), 5) for _ in range(warmup + repeats)]
-        for _ in range(rng.randint(0, 2)):  # a few slow outliers
-            durations[rng.randrange(len(durations))] = round(rng.uniform(1.0, 20.0), 3)
-        cases.append({"durations": durations, "repeats": repeats, "warmup": warmup})
-    cases.append({"durations": [0.25] * 12, "repeats": 10})  # warm-up left at its default (2)
+    for _ in range(4):  # each case is one export: a few seconds
+        shapes = [[1, rng.randint(1, 5)], [rng.randint(2, 3), rng.randint(9, 20)]]
+        cases.append({"seed": rng.randrange(1000), "vocab": rng.randint(20, 60), "hidden": 32, "shapes": shapes})
     return cases
 
 
-_LATENCY_EDGE_CASES = [
-    {"durations": [100.0, 3.0, 1.0, 2.0, 5.0, 4.0], "repeats": 5, "warmup": 1},
-    {"durations": [7.0], "repeats": 1, "warmup": 0},  # one sample: the IQR is 0.0
-    {"durations": [9.0, 9.0, 0.5, 0.1, 0.4, 0.2, 0.3, 0.9, 0.6, 0.8, 0.7], "repeats": 9, "warmup": 2},
-    {"durations": [1.0] * 4, "repeats": 0, "warmup": 2},  # must raise ValueError
-    {"durations": [1.0] * 4, "repeats": -3, "warmup": 0},  # must raise ValueError
-    {"real": True},  # the default clock: a real function timed for real
+# one token and a long prompt: a file traced for one fixed shape fails on both
+_EXPORT_EDGE_CASES = [{"seed": 0, "vocab": 24, "hidden": 32, "shapes": [[1, 1], [1, 12], [3, 7]]}]
+
+# ---------------------------------------------------------------- exercise 3: the int8 quantisation call
+
+
+def quantize_int8(source, target) -> None:
+    """Quantise the weights of the ONNX file ``source`` to int8 (dynamic quantisation) and save it at ``target``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+
+
+def _quantize_cases(rng: random.Random) -> list[dict]:
+    return [
+        {"seed": rng.randrange(1000), "size": rng.choice([32, 48, 64, 96]), "tokens": rng.randint(1, 4)}
+        for _ in range(4)
+    ]
+
+
+_QUANTIZE_EDGE_CASES = [{"seed": 0, "size": 64, "tokens": 1}]
+
+# ---------------------------------------------------------------- exercise 4: the Modelfile
+
+
+def modelfile(gguf_file: str, instruction: str) -> str:
+    """An Ollama Modelfile: ``gguf_file`` (beside the Modelfile), the course's prompt template around the user's text,
+    greedy decoding, and the two ways an answer ends (the EOS token, or the template's next ``###``)."""
+    from course.lessons.finetune.instructions import format_prompt
+
+    template = format_prompt(instruction, "{{ .Prompt }}")
+    return "\n".join(
+        [
+            f"FROM ./{gguf_file}",
+            f'TEMPLATE """{template}"""',
+            "PARAMETER temperature 0",
+            'PARAMETER stop "</s>"',
+            'PARAMETER stop "###"',
+        ]
+    )
+
+
+_WORDS = ["red", "cat", "navy", "boat", "pink", "house", "apple", "lilac"]
+
+
+def _modelfile_cases(rng: random.Random) -> list[dict]:
+    instructions = ["Translate the phrase into French .", "Say this in French .", "Name the colour ."]
+    cases = []
+    for _ in range(4):
+        prompts = [" ".join(rng.sample(_WORDS, rng.randint(1, 3))) for _ in range(2)]
+        name = f"model-{rng.randrange(100)}.{rng.choice(['f32', 'q8_0', 'q4_0'])}.gguf"
+        cases.append({"gguf_file": name, "instruction": rng.choice(instructions), "prompts": prompts})
+    return cases
+
+
+_MODELFILE_EDGE_CASES = [
+    {"gguf_file": "task-model.q8_0.gguf", "instruction": "Translate the phrase into French .", "prompts": ["red cat"]}
 ]
 
-# ---------------------------------------------------------------- exercise 3: choosing the deployment
+# ---------------------------------------------------------------- exercise 5: choosing the deployment
 
 
 def choose_runtime(results: Sequence, max_exact_match_drop: float = 0.0):
@@ -207,26 +255,41 @@ assert ort_greedy(ScriptedSession(), [0, 1], 3) == [2, 3, 4], "the last position
 assert ort_greedy(session, ids, 0, tokenizer.eos_token_id) == [], "no new tokens asked, none returned"
 '''
 
-_LATENCY_STATS_TESTS = r'''
-class FakeClock:
-    """A clock that only moves when the timed function runs: each call takes the next duration."""
+_EXPORT_ONNX_TESTS = r"""
+import tempfile
 
-    def __init__(self, durations):
-        self.now, self.durations, self.calls = 0.0, list(durations), 0
+probe = tempfile.mkdtemp()
+export_onnx(model, f"{probe}/model.onnx")
+check = ort.InferenceSession(f"{probe}/model.onnx", providers=["CPUExecutionProvider"])
+assert [i.name for i in check.get_inputs()] == ["input_ids"], "one input, named input_ids"
+assert [o.name for o in check.get_outputs()] == ["logits"], "one output, named logits"
+for shape in [(1, 3), (2, 11)]:  # other batch sizes and lengths than your example: the axes must be dynamic
+    probe_ids = np.ones(shape, dtype=np.int64)
+    out = check.run(None, {"input_ids": probe_ids})[0]
+    expected = model(input_ids=torch.from_numpy(probe_ids), use_cache=False).logits.detach().numpy()
+    assert out.shape == expected.shape and np.allclose(out, expected, atol=1e-4), f"logits differ for {shape}"
+"""
 
-    def __call__(self):
-        return self.now
+_QUANTIZE_INT8_TESTS = r"""
+import tempfile
 
-    def work(self):
-        self.now += self.durations[self.calls]
-        self.calls += 1
+probe = tempfile.mkdtemp()
+quantize_int8(onnx_fp32, f"{probe}/model.int8.onnx")
+probe_ops = export.op_types(f"{probe}/model.int8.onnx")
+assert probe_ops["MatMulInteger"] > 0, "weight MatMuls become integer MatMulInteger nodes"
+assert probe_ops["DynamicQuantizeLinear"] > 0, "activations are quantised at run time (dynamic)"
+assert export.size_bytes(f"{probe}/model.int8.onnx") < export.size_bytes(onnx_fp32) / 2, "int8 weights: a smaller file"
+"""
 
-
-fake = FakeClock([100.0, 3.0, 1.0, 2.0, 5.0, 4.0])  # the first call is the warm-up
-median, iqr = latency_stats(fake.work, repeats=5, warmup=1, clock=fake)
-assert fake.calls == 6, "one warm-up call plus five timed calls"
-assert median == 3.0 and iqr == 2.0, "median of 1..5 is 3, quartiles 2 and 4"
-'''
+_MODELFILE_TESTS = r"""
+text = modelfile("task-model.q8_0.gguf", TASK_INSTRUCTION)
+parsed = ollama.parse_modelfile(text)
+assert parsed.source == "./task-model.q8_0.gguf", "FROM names the GGUF file beside the Modelfile"
+rendered = ollama.render_template(parsed.template, "red cat")
+assert rendered == format_prompt(TASK_INSTRUCTION, "red cat"), f"not the training prompt: {rendered!r}"
+assert parsed.parameters.get("temperature") == ["0"], "greedy decoding: PARAMETER temperature 0"
+assert sorted(parsed.parameters.get("stop", [])) == ["###", "</s>"], "stop at </s> and at ###"
+"""
 
 _CHOOSE_DEPLOYMENT_TESTS = r"""
 from types import SimpleNamespace
@@ -236,8 +299,9 @@ def _r(name, size, tokens, em):
     return SimpleNamespace(name=name, size_bytes=size, tokens_per_second=tokens, exact_match=em)
 
 
-assert choose_deployment(results) in benchmark.BACKENDS, "return the name of one of the measured backends"
-assert choose_deployment(results, max_drop=1.0) in benchmark.BACKENDS
+measured = [r.name for r in results]
+assert choose_deployment(results) in measured, "return the name of one of the measured runtimes"
+assert choose_deployment(results, max_drop=1.0) in measured
 base = _r("PyTorch fp32", 4000, 100.0, 0.90)
 rows_ = [base, _r("ORT fp32", 4000, 300.0, 0.90), _r("ORT int8", 1000, 250.0, 0.80)]
 assert choose_deployment(rows_) == "ORT fp32", "int8 lost 10 points: not allowed with max_drop=0"
@@ -263,19 +327,49 @@ EXERCISES = [
         driver="course.lessons.edge.drivers:greedy_session",
     ),
     Exercise(
-        grade_id="test-latency-stats",
-        target="latency_stats",
+        grade_id="test-export-onnx",
+        target="export_onnx",
         points=2,
         about=(
-            "times fake work with durations it draws itself (outliers, one sample, no warm-up, repeats < 1) and "
-            "compares your (median, IQR) and the number of calls with the course's."
+            "exports tiny models it builds itself (other seeds and vocabularies), runs your files in ONNX Runtime on "
+            "batch sizes and lengths it draws, and compares names and logits with the course's export."
         ),
-        tests=_LATENCY_STATS_TESTS,
-        reference=latency_stats,
-        cases=_latency_cases,
-        edge_cases=_LATENCY_EDGE_CASES,
-        compare=close(rtol=1e-9, atol=1e-12),
-        driver="course.lessons.edge.drivers:latency_fake_clock",
+        tests=_EXPORT_ONNX_TESTS,
+        reference=export_onnx,
+        cases=_export_cases,
+        edge_cases=_EXPORT_EDGE_CASES,
+        compare=close(rtol=1e-4, atol=1e-4),
+        driver="course.lessons.edge.drivers:onnx_export",
+    ),
+    Exercise(
+        grade_id="test-quantize-int8",
+        target="quantize_int8",
+        points=2,
+        about=(
+            "quantises one-MatMul models it builds itself, and compares the operators, the stored weight types and "
+            "the outputs of your file with the course's."
+        ),
+        tests=_QUANTIZE_INT8_TESTS,
+        reference=quantize_int8,
+        cases=_quantize_cases,
+        edge_cases=_QUANTIZE_EDGE_CASES,
+        compare=close(rtol=1e-5, atol=1e-5),
+        driver="course.lessons.edge.drivers:int8_quantisation",
+    ),
+    Exercise(
+        grade_id="test-modelfile",
+        target="modelfile",
+        points=2,
+        about=(
+            "parses your Modelfile for other file names and instructions, renders its TEMPLATE for texts it draws, "
+            "and compares FROM, the rendered prompts, the temperature and the stop strings with the course's."
+        ),
+        tests=_MODELFILE_TESTS,
+        reference=modelfile,
+        cases=_modelfile_cases,
+        edge_cases=_MODELFILE_EDGE_CASES,
+        compare=EXACT,
+        driver="course.lessons.edge.drivers:modelfile_parsed",
     ),
     Exercise(
         grade_id="test-choose-deployment",

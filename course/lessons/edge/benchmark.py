@@ -1,5 +1,5 @@
-"""Lesson 06 §6 (Three runtimes, side by side, in one run) and §8: measure PyTorch fp32, ORT fp32 and
-ORT int8 in one run and compare them (choosing the runtime to deploy is lesson 06's exercise 3, the student's
+"""Lesson 06 §6 (Six runtimes, side by side, in one run) and §8: measure PyTorch fp32, ORT fp32 and
+ORT int8 in one run and compare them (choosing the runtime to deploy is lesson 06's exercise 5, the student's
 ``choose_deployment``).
 """
 

@@ -1,5 +1,6 @@
 """Lesson 06 §2 (Export to ONNX) and §4 (Quantise to int8): a causal LM saved as PyTorch, ONNX fp32 and
-ONNX int8, side by side in one cached folder.
+ONNX int8, side by side in one cached folder. The export and quantisation calls themselves are the student's
+(exercises 1 and 3; the references are in ``course.references.edge``): ``export_all`` takes them as arguments.
 
 The exported graph maps ``input_ids`` (batch, sequence) to ``logits`` (batch, sequence, vocabulary)
 with no KV cache: every generation step re-reads the whole sequence. That is slower than a cached
@@ -15,7 +16,7 @@ import json
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ _VOLATILE_CONFIG_KEYS = {"architectures", "dtype", "torch_dtype", "transformers_
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """Hide the exporter's and quantiser's log chatter (missing torchvision ops, pre-processing hints)."""
     root = logging.getLogger()
     previous = root.level
@@ -67,8 +68,9 @@ def no_hf_progress_bars() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _logits_only(model: torch.nn.Module) -> torch.nn.Module:
-    """Wrap a causal LM so that its forward takes ``input_ids`` and returns only the logits."""
+def logits_only(model: torch.nn.Module) -> torch.nn.Module:
+    """Wrap a causal LM so that its forward takes ``input_ids`` and returns only the logits: the one-input,
+    one-output module that the exporter traces (exercise 1's ``export_onnx`` exports it)."""
     import torch
 
     class LogitsOnly(torch.nn.Module):
@@ -79,44 +81,10 @@ def _logits_only(model: torch.nn.Module) -> torch.nn.Module:
         def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
             return self.inner(input_ids=input_ids, use_cache=False).logits
 
-    return LogitsOnly(model).eval()
+    return LogitsOnly(model.to("cpu")).eval()
 
 
-def export_onnx(model: torch.nn.Module, path: str | Path, example_length: int = 8) -> Path:
-    """Export ``model`` (a Hugging Face causal LM) to ``path`` with ``torch.onnx.export(..., dynamo=True)``.
-
-    Batch and sequence length stay dynamic, so one file serves every prompt length. The model is
-    moved to the CPU (in place) first: the exported file is meant for CPU runtimes.
-    """
-    import torch
-
-    if example_length < 2:
-        raise ValueError("example_length must be at least 2 so that the sequence axis stays dynamic")
-    model = model.to("cpu").eval()
-    vocab = model.config.vocab_size
-    max_positions = getattr(model.config, "max_position_embeddings", 4096)
-    example = torch.randint(0, vocab, (2, example_length), generator=torch.Generator().manual_seed(0))
-    dims = {
-        0: torch.export.Dim("batch", min=1, max=1024),
-        1: torch.export.Dim("sequence", min=2, max=max_positions),
-    }
-    path = Path(path)
-    with _quiet(), torch.no_grad():
-        program = torch.onnx.export(
-            _logits_only(model),
-            (example,),
-            dynamo=True,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_shapes={INPUT_NAME: dims},
-            verbose=False,
-        )
-        program.save(str(path))
-    _strip_debug_info(path)
-    return path
-
-
-def _strip_debug_info(path: Path) -> None:
+def strip_debug_info(path: str | Path) -> Path:
     """Drop the exporter's per-node debug notes (Python stack traces, FX names): they double a tiny file."""
     import onnx
 
@@ -132,6 +100,7 @@ def _strip_debug_info(path: Path) -> None:
 
     strip(model.graph)
     onnx.save(model, str(path))
+    return Path(path)
 
 
 def op_types(path: str | Path) -> Counter[str]:
@@ -139,19 +108,6 @@ def op_types(path: str | Path) -> Counter[str]:
     import onnx
 
     return Counter(node.op_type for node in onnx.load(str(path)).graph.node)
-
-
-def quantize_int8(source: str | Path, target: str | Path) -> Path:
-    """Quantise the weights of an ONNX model to int8 with ONNX Runtime's dynamic quantisation.
-
-    Weights are stored as int8 with a scale; activations are quantised on the fly at run time,
-    so no calibration data is needed.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with _quiet():
-        quantize_dynamic(Path(source), Path(target), weight_type=QuantType.QInt8)
-    return Path(target)
 
 
 def fingerprint(model: torch.nn.Module) -> str:
@@ -183,18 +139,64 @@ class EdgeFiles:
         return self.folder / ONNX_INT8
 
 
-def export_all(model: torch.nn.Module, tokenizer=None) -> EdgeFiles:
-    """Save ``model`` as PyTorch (safetensors), ONNX fp32 and ONNX int8, cached by its fingerprint."""
+def function_key(fn: Callable) -> str:
+    """A short hash of a function's compiled code: a cached file made by ``fn`` is made again when ``fn`` changes
+    (a student's corrected exercise), not when the notebook is merely run again. A wrapper made with
+    ``functools.wraps`` (``course.fallback.yours_or_reference``) is keyed by the function it wraps."""
+    import inspect
+
+    fn = inspect.unwrap(fn)
+    code = fn.__code__
+    digest = hashlib.sha256(code.co_code)
+    digest.update(repr((code.co_consts, code.co_names, fn.__defaults__)).encode())
+    return digest.hexdigest()[:12]
+
+
+def export_fp32(model: torch.nn.Module, export_onnx: Callable[[torch.nn.Module, Path], object]) -> Path:
+    """The fp32 ONNX file of ``model`` written by ``export_onnx(model, path)``, without the exporter's debug notes,
+    cached by the model's fingerprint and the function's code.
+
+    In the lesson ``export_onnx`` is the student's (exercise 1); elsewhere pass ``course.references.edge``'s.
+    """
+
+    def build(folder: Path) -> None:
+        with quiet():
+            export_onnx(model, folder / ONNX_FP32)
+        if not (folder / ONNX_FP32).is_file():
+            raise FileNotFoundError(f"export_onnx did not write {folder / ONNX_FP32}; save the model there.")
+        strip_debug_info(folder / ONNX_FP32)
+
+    return cached_folder(f"edge-onnx-v3-{fingerprint(model)}-{function_key(export_onnx)}", build) / ONNX_FP32
+
+
+def export_all(
+    model: torch.nn.Module,
+    tokenizer,
+    export_onnx: Callable[[torch.nn.Module, Path], object],
+    quantize_int8: Callable[[Path, Path], object],
+) -> EdgeFiles:
+    """Save ``model`` as PyTorch (safetensors), ONNX fp32 (:func:`export_fp32`) and ONNX int8 (written by
+    ``quantize_int8(fp32_path, int8_path)``) in one folder, cached by the model's fingerprint and the two functions'
+    code. In the lesson the two functions are the student's (exercises 1 and 3); elsewhere, pass the references in
+    ``course.references.edge``.
+    """
+    import shutil
+
+    fp32 = export_fp32(model, export_onnx)
 
     def build(folder: Path) -> None:
         with no_hf_progress_bars():
             model.save_pretrained(folder / PYTORCH_DIR)
         if tokenizer is not None:
             tokenizer.save_pretrained(folder / PYTORCH_DIR)
-        export_onnx(model, folder / ONNX_FP32)
-        quantize_int8(folder / ONNX_FP32, folder / ONNX_INT8)
+        shutil.copyfile(fp32, folder / ONNX_FP32)
+        with quiet():
+            quantize_int8(folder / ONNX_FP32, folder / ONNX_INT8)
+        if not (folder / ONNX_INT8).is_file():
+            raise FileNotFoundError(f"quantize_int8 did not write {folder / ONNX_INT8}.")
 
-    return EdgeFiles(cached_folder(f"edge-export-v2-{fingerprint(model)}", build))
+    key = f"{fingerprint(model)}-{function_key(export_onnx)}-{function_key(quantize_int8)}"
+    return EdgeFiles(cached_folder(f"edge-export-v3-{key}", build))
 
 
 def size_bytes(path: str | Path) -> int:

@@ -25,8 +25,10 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-PRECISIONS = ("f32", "q8_0")
-WORD_MARK = "\u2581"  # "▁", how llama.cpp's WordPiece marks the start of a word
+PRECISIONS = ("f32", "q8_0", "q4_0")
+#: The ggml type that stores each precision's 2-D matrices (embeddings: see the module's note).
+_MATRIX_TYPES = {"q8_0": "Q8_0", "q4_0": "Q4_0"}
+WORD_MARK = "\u2581"  # "▁", how SentencePiece (and llama.cpp's Unigram tokenizer) marks the start of a word
 # Hugging Face model_type -> llama.cpp architecture; Llama-family rotary weights need reordering.
 _ARCHS = {"llama": "llama", "mistral": "llama", "phi3": "phi3"}
 _REORDER_QK = {"llama"}
@@ -97,7 +99,8 @@ def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
 
 
 def _vocabulary(tokenizer, vocab_size: int) -> tuple[list[str], list[int]]:
-    """Tokens in llama.cpp's WordPiece form and their types, padded to the model's vocabulary size."""
+    """Tokens in llama.cpp's Unigram form (each word with its ``▁`` mark) and their types, padded to the model's
+    vocabulary size."""
     import gguf
 
     special = set(tokenizer.all_special_ids)
@@ -127,9 +130,17 @@ def _add_fields(writer, fields: dict[str, Any]) -> None:
 
 
 def write_gguf(
-    model: torch.nn.Module, tokenizer, path: str | Path, precision: str = "q8_0", name: str = "course-model"
+    model: torch.nn.Module,
+    tokenizer,
+    path: str | Path,
+    precision: str = "q8_0",
+    name: str = "course-model",
+    chat_template: str | None = None,
 ) -> Path:
-    """Write ``model`` and its word-level ``tokenizer`` to one GGUF file at ``precision`` (f32 or q8_0)."""
+    """Write ``model`` and its word-level ``tokenizer`` to one GGUF file at ``precision`` (f32, q8_0 or q4_0).
+
+    ``chat_template`` (Jinja, as in Hugging Face's ``tokenizer_config.json``) is stored as
+    ``tokenizer.chat_template``: the prompt format runtimes read from the file."""
     import gguf
 
     if precision not in PRECISIONS:
@@ -143,7 +154,7 @@ def write_gguf(
         raise ValueError(
             f"Rotary scaling {rope['rope_type']!r} needs extra GGUF tensors; use llama.cpp's convert_hf_to_gguf.py."
         )
-    quantised = precision == "q8_0"
+    file_types = {"f32": "ALL_F32", "q8_0": "MOSTLY_Q8_0", "q4_0": "MOSTLY_Q4_0"}
     tokens, types = _vocabulary(tokenizer, config.vocab_size)
     path = Path(path)
     writer = gguf.GGUFWriter(path, arch)
@@ -161,15 +172,17 @@ def write_gguf(
         "rope_freq_base": float(rope["rope_theta"]),
         "layer_norm_rms_eps": float(config.rms_norm_eps),
         "vocab_size": config.vocab_size,
-        "file_type": gguf.LlamaFileType.MOSTLY_Q8_0 if quantised else gguf.LlamaFileType.ALL_F32,
+        "file_type": gguf.LlamaFileType[file_types[precision]],
     })  # fmt: skip
     if arch == "phi3":
         writer.add_rope_scaling_orig_ctx_len(config.original_max_position_embeddings)
     _add_fields(writer, {
-        "tokenizer_model": "bert",
+        "tokenizer_model": "t5",
         "token_list": tokens,
         "token_types": types,
-        "token_scores": [0.0] * len(tokens),
+        "token_scores": [-1.0] * len(tokens),  # equal: a whole word always beats the unknown token
+        "add_space_prefix": True,
+        "remove_extra_whitespaces": True,
         "bos_token_id": tokenizer.bos_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "unk_token_id": tokenizer.unk_token_id,
@@ -178,12 +191,16 @@ def write_gguf(
         "add_eos_token": False,
         "add_sep_token": False,
     })  # fmt: skip
+    if chat_template is not None:
+        writer.add_chat_template(chat_template)
 
-    block = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0]
     for tensor_name, data in gguf_tensors(model).items():
-        if quantised and data.ndim == 2 and data.shape[1] % block == 0:
-            q8 = gguf.GGMLQuantizationType.Q8_0
-            writer.add_tensor(tensor_name, gguf.quants.quantize(data, q8), raw_dtype=q8)
+        kind = _MATRIX_TYPES.get(precision)
+        if kind and tensor_name.startswith(("token_embd", "output.")):
+            kind = "Q8_0"  # the head (tied to the embeddings) stays at 8 bits, as llama.cpp's quantiser keeps it high
+        ggml_type = gguf.GGMLQuantizationType[kind] if kind else None
+        if ggml_type is not None and data.ndim == 2 and data.shape[1] % gguf.GGML_QUANT_SIZES[ggml_type][0] == 0:
+            writer.add_tensor(tensor_name, gguf.quants.quantize(data, ggml_type), raw_dtype=ggml_type)
         else:
             writer.add_tensor(tensor_name, data)
     writer.write_header_to_file()

@@ -1,4 +1,4 @@
-"""Lesson 06 §6 (Three runtimes, side by side): the benchmark's bar charts and the int8 sweep's curve."""
+"""Lesson 06 §6 (Six runtimes, side by side): the benchmark's bar charts; §7: the one-token decoding sweep."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
 
     names = [r.name for r in results]
     ms = 1e3
-    colours = ["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(results)]
+    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+    colours = [palette[index % len(palette)] for index in range(len(results))]
     panels = [
         ("file size (MB)", [r.size_bytes / 1e6 for r in results], None),
         ("load time (ms)", [r.load.median * ms for r in results], _quartile_bars([r.load for r in results], ms)),
@@ -41,7 +42,7 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
         ("generation (tokens/s)", [r.tokens_per_second for r in results], None),
         ("task exact-match (%)", [r.exact_match * 100 for r in results], None),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
     for ax, (title, values, errors) in zip(axes, panels, strict=True):
         ax.bar(names, values, yerr=errors, color=colours, capsize=4)
         ax.set_title(title, fontsize=10)
@@ -60,24 +61,34 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
                 fontweight="bold",
             )
     axes[-1].set_ylim(0, 110)
-    fig.suptitle("Same model, three runtimes (lower is better for size and time, higher for tokens/s)")
+    fig.suptitle("Same model, every runtime (lower is better for size and time, higher for tokens/s)")
     fig.tight_layout()
     return fig
 
 
-def plot_sweep(points: Sequence[SweepPoint]) -> Figure:
-    """int8-over-fp32 speed-up of one matrix multiplication against the weight size."""
+def plot_sweep(points: Sequence[SweepPoint], bandwidth_gb_s: float | None = None) -> Figure:
+    """Decoding one token through one ``n x n`` weight: tokens/s-equivalent (products per second) per format against
+    the weight size (left), and the weight bytes read per second (right), beside the machine's measured bandwidth."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    ax.plot([p.size for p in points], [p.speedup for p in points], marker="o")
-    ax.axhline(1.0, color="grey", linestyle="--", label="same speed")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([p.size for p in points], labels=[str(p.size) for p in points])
-    ax.set_xlabel("weight matrix size n (n x n)")
-    ax.set_ylabel("fp32 time / int8 time")
-    ax.set_title("When does int8 pay off? One MatMul in ONNX Runtime")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    from course.lessons.edge.sweep import SWEEP_FORMATS
+
+    fig, (speed, rate) = plt.subplots(1, 2, figsize=(10, 3.6))
+    megabytes = [p.weight_bytes["fp32"] / 1e6 for p in points]
+    for fmt in SWEEP_FORMATS:
+        speed.plot(megabytes, [p.tokens_per_second(fmt) for p in points], marker="o", label=fmt)
+        rate.plot(megabytes, [p.gb_per_second(fmt) for p in points], marker="o", label=fmt)
+    if bandwidth_gb_s is not None:
+        rate.axhline(bandwidth_gb_s, color="grey", linestyle="--", label="measured RAM bandwidth (lesson 02)")
+    for ax in (speed, rate):
+        ax.set_xscale("log")
+        ax.set_xlabel("fp32 size of the weight matrix (MB)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    speed.set_yscale("log")
+    speed.set_ylabel("one-token products per second")
+    rate.set_ylabel("weight bytes read (GB/s)")
+    speed.set_title("Decoding one token through one matrix", fontsize=10)
+    rate.set_title("How fast each format streams its weights", fontsize=10)
     fig.tight_layout()
     return fig

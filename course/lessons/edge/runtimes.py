@@ -1,5 +1,5 @@
 """Lesson 06 §3 (Run it in ONNX Runtime) and §6: load each exported form, run it as ``ids -> logits``, wrap it
-as a session for the student's greedy loop (exercise 1) and score the task's exact match with that loop.
+as a session for the student's greedy loop (exercise 2) and score the task's exact match with that loop.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def as_ids(prompt_ids: Sequence[int]) -> list[int]:
 
 class LogitsSession:
     """Any ``ids -> logits`` function (PyTorch, ONNX Runtime) as an object with the ``run(output_names, feed)`` of
-    an ONNX Runtime session, so that one greedy loop written for a session (lesson 06's exercise 1, the
+    an ONNX Runtime session, so that one greedy loop written for a session (lesson 06's exercise 2, the
     student's ``ort_greedy``) drives every runtime."""
 
     def __init__(self, logits_fn: LogitsFn) -> None:

@@ -28,4 +28,6 @@ def tiny_model():
 
 @pytest.fixture(scope="session")
 def files(tiny_model):
-    return export.export_all(tiny_model)
+    from course.references.edge import export_onnx, quantize_int8
+
+    return export.export_all(tiny_model, None, export_onnx, quantize_int8)

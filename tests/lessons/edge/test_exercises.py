@@ -3,7 +3,6 @@ references, and plausible wrong answers fail the comparison."""
 
 from __future__ import annotations
 
-import statistics
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from course.grading.drivers import observe
 from course.grading.values import decode, encode
-from course.lessons.edge.drivers import FakeClock, ScriptedSession
+from course.lessons.edge.drivers import ScriptedSession
 from course.references import edge as references
 from course.references import exercises
 from tests.grading_helpers import checked
@@ -26,12 +25,18 @@ def _verdict(grade_id, candidate, seed=11):
 
 def test_every_exercise_is_declared_and_the_references_pass():
     declared = exercises(LESSON)
-    assert set(declared) == {"test-ort-greedy", "test-latency-stats", "test-choose-deployment"}
+    assert set(declared) == {
+        "test-export-onnx",
+        "test-ort-greedy",
+        "test-quantize-int8",
+        "test-modelfile",
+        "test-choose-deployment",
+    }
     for grade_id, exercise in declared.items():
         assert _verdict(grade_id, exercise.reference), grade_id
 
 
-# -- exercise 1 --------------------------------------------------------------------------------------------
+# -- exercise 2 --------------------------------------------------------------------------------------------
 
 
 def _notebook_greedy(session, prompt_ids, max_new_tokens, eos_id=None):
@@ -97,65 +102,76 @@ def test_ort_greedy_wrong_answers_fail():
         assert not _verdict("test-ort-greedy", wrong), wrong.__name__
 
 
-# -- exercise 2 --------------------------------------------------------------------------------------------
+# -- exercises 1 and 3: the export and quantisation calls -----------------------------------------------------
 
 
-def test_latency_stats_reproduces_the_old_hidden_tests():
-    fake = FakeClock([100.0, 3.0, 1.0, 2.0, 5.0, 4.0])
-    assert references.latency_stats(fake.work, repeats=5, warmup=1, clock=fake) == (3.0, 2.0)
-    assert fake.calls == 6
-    fake = FakeClock([7.0])
-    assert references.latency_stats(fake.work, repeats=1, warmup=0, clock=fake) == (7.0, 0.0)
-    durations = [9.0, 9.0, 0.5, 0.1, 0.4, 0.2, 0.3, 0.9, 0.6, 0.8, 0.7]
-    fake = FakeClock(durations)
-    median, iqr = references.latency_stats(fake.work, repeats=9, warmup=2, clock=fake)
-    quartiles = statistics.quantiles(durations[2:], n=4, method="inclusive")
-    assert median == pytest.approx(statistics.median(durations[2:]))
-    assert iqr == pytest.approx(quartiles[2] - quartiles[0])
-    assert fake.calls == 11
-    with pytest.raises(ValueError):
-        references.latency_stats(lambda: None, repeats=0)
-    seen = observe("course.lessons.edge.drivers:latency_fake_clock", references.latency_stats, {"real": True})
-    assert seen == {"plausible": True}
+@pytest.mark.slow  # four exports of a tiny model per wrong answer
+def test_export_onnx_wrong_answers_fail():
+    import torch
+
+    from course.lessons.edge.export import logits_only
+
+    def static_shapes(model, path):  # traced for one shape: fails on other batch sizes and lengths
+        torch.onnx.export(logits_only(model), (torch.zeros((2, 8), dtype=torch.int64),), dynamo=True,
+                          input_names=["input_ids"], output_names=["logits"]).save(str(path))  # fmt: skip
+
+    def wrong_names(model, path):
+        dims = {0: torch.export.Dim("batch", min=1, max=1024), 1: torch.export.Dim("sequence", min=2, max=4096)}
+        example = (torch.zeros((2, 8), dtype=torch.int64),)
+        program = torch.onnx.export(logits_only(model), example, dynamo=True, input_names=["ids"],
+                                    output_names=["out"], dynamic_shapes={"input_ids": dims})  # fmt: skip
+        program.save(str(path))
+
+    for wrong in (static_shapes, wrong_names):
+        assert not _verdict("test-export-onnx", wrong), wrong.__name__
 
 
-def test_latency_stats_wrong_answers_fail():
-    def no_warmup(fn, repeats=10, warmup=2, clock=None):
-        return references.latency_stats(fn, repeats=repeats, warmup=0, clock=clock)
+def test_quantize_int8_wrong_answers_fail():
+    import shutil
 
-    def mean_and_range(fn, repeats=10, warmup=2, clock=None):
-        for _ in range(warmup):
-            fn()
-        samples = []
-        for _ in range(repeats):
-            start = clock()
-            fn()
-            samples.append(clock() - start)
-        return sum(samples) / len(samples), max(samples) - min(samples)
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def exclusive_quartiles(fn, repeats=10, warmup=2, clock=None):  # statistics.quantiles' default method
-        for _ in range(warmup):
-            fn()
-        samples = []
-        for _ in range(repeats):
-            start = clock()
-            fn()
-            samples.append(clock() - start)
-        if len(samples) < 2:
-            return samples[0], 0.0
-        q1, _, q3 = statistics.quantiles(samples, n=4)
-        return statistics.median(samples), q3 - q1
+    def unsigned(source, target):
+        quantize_dynamic(source, target, weight_type=QuantType.QUInt8)
 
-    def no_error(fn, repeats=10, warmup=2, clock=None):
-        if repeats < 1:
-            return 0.0, 0.0
-        return references.latency_stats(fn, repeats=repeats, warmup=warmup, clock=clock)
+    def copies(source, target):
+        shutil.copyfile(source, target)
 
-    for wrong in (no_warmup, mean_and_range, exclusive_quartiles, no_error):
-        assert not _verdict("test-latency-stats", wrong), wrong.__name__
+    for wrong in (unsigned, copies):
+        assert not _verdict("test-quantize-int8", wrong), wrong.__name__
 
 
-# -- exercise 3 --------------------------------------------------------------------------------------------
+# -- exercise 4: the Modelfile -----------------------------------------------------------------------------
+
+
+def test_modelfile_reference_renders_the_training_prompt():
+    from course.lessons.edge import ollama
+    from course.lessons.finetune.instructions import format_prompt
+
+    parsed = ollama.parse_modelfile(references.modelfile("x.gguf", "Say this in French ."))
+    assert parsed.source == "./x.gguf"
+    assert ollama.render_template(parsed.template, "red cat") == format_prompt("Say this in French .", "red cat")
+    assert parsed.parameters == {"temperature": ["0"], "stop": ["</s>", "###"]}
+
+
+def test_modelfile_wrong_answers_fail():
+    def fixed_instruction(gguf_file, instruction):  # ignores the instruction it is given
+        return references.modelfile(gguf_file, "Translate the phrase into French .")
+
+    def no_spaces(gguf_file, instruction):  # a template the tokenizer would cut differently
+        return references.modelfile(gguf_file, instruction).replace(" : ", ": ")
+
+    def sampling(gguf_file, instruction):
+        return references.modelfile(gguf_file, instruction).replace("temperature 0", "temperature 0.8")
+
+    def one_stop(gguf_file, instruction):
+        return references.modelfile(gguf_file, instruction).replace('PARAMETER stop "###"', "")
+
+    for wrong in (fixed_instruction, no_spaces, sampling, one_stop):
+        assert not _verdict("test-modelfile", wrong), wrong.__name__
+
+
+# -- exercise 5 --------------------------------------------------------------------------------------------
 
 
 def _r(name, size, tokens, em):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from course.lessons.edge import export
 
 
@@ -12,12 +14,23 @@ def test_export_all_writes_three_forms_and_int8_is_smaller(files):
     assert fp32 / int8 > 1.4, "int8 matrices take a quarter of the bytes of fp32 ones"
 
 
-def test_export_all_reuses_the_cache(tiny_model, files, monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("the export should come from the cache")
+def test_export_all_reuses_the_cache_and_follows_the_functions(tiny_model, files):
+    from course.references.edge import export_onnx, quantize_int8
 
-    monkeypatch.setattr(export, "export_onnx", fail)
-    assert export.export_all(tiny_model).folder == files.folder
+    assert export.export_all(tiny_model, None, export_onnx, quantize_int8).folder == files.folder
+
+    def writes_nothing(source, target):
+        pass
+
+    from course.fallback import yours_or_reference
+
+    assert export.function_key(writes_nothing) != export.function_key(quantize_int8)
+    wrapped = yours_or_reference(writes_nothing, "06-edge-deployment", "quantize_int8")
+    assert export.function_key(wrapped) == export.function_key(writes_nothing)
+    with pytest.raises(FileNotFoundError, match="quantize_int8 did not write"):
+        export.export_all(tiny_model, None, export_onnx, writes_nothing)
+    with pytest.raises(FileNotFoundError, match="export_onnx did not write"):
+        export.export_fp32(tiny_model, writes_nothing)
 
 
 def test_fingerprint_follows_the_weights(tiny_model):

@@ -102,10 +102,25 @@ def test_bad_inputs_say_what_to_do(model_and_tokenizer, tmp_path):
         gguf.read_gguf(tmp_path / "absent.gguf")
 
 
-def test_modelfile_and_ollama_detection(monkeypatch):
-    text = ollama.modelfile("m.gguf", template="Q: {{ .Prompt }} A:", stop=("</s>",), num_ctx=128)
-    assert text.splitlines()[0] == "FROM ./m.gguf"
-    assert 'PARAMETER stop "</s>"' in text and "PARAMETER num_ctx 128" in text and "temperature 0" in text
+def test_parse_modelfile_reads_quotes_repeats_and_multiline_templates():
+    text = 'from ./m.gguf\n# a comment\nTEMPLATE """Q: {{ .Prompt }}\nA:"""\nPARAMETER temperature 0\n'
+    text += 'PARAMETER stop "</s>"\nPARAMETER stop ###\nSYSTEM "ignored"\n'
+    parsed = ollama.parse_modelfile(text)
+    assert parsed.source == "./m.gguf"
+    assert parsed.template == "Q: {{ .Prompt }}\nA:"
+    assert parsed.parameters == {"temperature": ["0"], "stop": ["</s>", "###"]}
+    assert ollama.render_template(parsed.template, "red cat") == "Q: red cat\nA:"
+    assert ollama.render_template("Q:{{.Prompt}}", "x") == "Q:x"
+    with pytest.raises(ValueError, match="never closed"):
+        ollama.parse_modelfile('TEMPLATE """Q: {{ .Prompt }}')
+    with pytest.raises(ValueError, match="Prompt"):
+        ollama.render_template("{{ .System }} {{ .Prompt }}", "x")
+    with pytest.raises(ValueError, match="no TEMPLATE"):
+        ollama.render_template(None, "x")
+    assert ollama.jinja_template("Q: {{ .Prompt }} A:") == "Q: {{ messages[-1]['content'] }} A:"
+
+
+def test_ollama_detection(monkeypatch):
     monkeypatch.setenv("PATH", "")
     assert ollama.find_ollama() is None
     with pytest.raises(FileNotFoundError, match="ollama.com"):
@@ -163,7 +178,7 @@ def test_gguf_weights_load_back_into_the_model(model_and_tokenizer, tmp_path):
     ids = torch.tensor([[1, 4, 5, 6, 7]])
     with torch.no_grad():
         reference = model(input_ids=ids).logits
-    for precision, tolerance in (("f32", 0.0), ("q8_0", 0.05)):
+    for precision, tolerance in (("f32", 0.0), ("q8_0", 0.05), ("q4_0", 0.5)):
         contents = gguf.read_gguf(gguf.write_gguf(model, tokenizer, tmp_path / f"{precision}.gguf", precision))
         state = gguf.state_dict_from_gguf(model, contents)
         q = model.model.layers[0].self_attn.q_proj.weight
@@ -177,12 +192,24 @@ def test_gguf_weights_load_back_into_the_model(model_and_tokenizer, tmp_path):
         gguf.state_dict_from_gguf(model, contents)
 
 
-def test_export_for_ollama_writes_both_files_and_a_modelfile(model_and_tokenizer):
+def test_export_for_ollama_writes_every_precision_the_modelfile_and_the_template(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    folder = ollama.export_for_ollama(model, tokenizer, "Q: {{ .Prompt }} A:", name="unit")
-    assert sorted(p.name for p in folder.iterdir()) == ["Modelfile", "unit.f32.gguf", "unit.q8_0.gguf"]
-    text = (folder / "Modelfile").read_text()
-    assert "FROM ./unit.q8_0.gguf" in text and 'TEMPLATE """Q: {{ .Prompt }} A:"""' in text
-    assert "num_ctx 128" in text
-    assert ollama.export_for_ollama(model, tokenizer, "Q: {{ .Prompt }} A:", name="unit") == folder
-    assert ollama.export_for_ollama(model, tokenizer, "{{ .Prompt }}", name="unit") != folder
+    text = 'FROM ./unit.q8_0.gguf\nTEMPLATE """Q: {{ .Prompt }} A:"""\n'
+    folder = ollama.export_for_ollama(model, tokenizer, text, name="unit")
+    expected = ["Modelfile", "unit.f32.gguf", "unit.q4_0.gguf", "unit.q8_0.gguf"]
+    assert sorted(p.name for p in folder.iterdir()) == expected
+    assert (folder / "Modelfile").read_text() == text
+    metadata = gguf.read_gguf(folder / "unit.q4_0.gguf").metadata
+    assert metadata["tokenizer.chat_template"] == "Q: {{ messages[-1]['content'] }} A:"
+    assert metadata["tokenizer.ggml.model"] == "t5" and metadata["tokenizer.ggml.add_space_prefix"]
+    assert ollama.export_for_ollama(model, tokenizer, text, name="unit") == folder
+    assert ollama.export_for_ollama(model, tokenizer, text.replace("Q:", "Question:"), name="unit") != folder
+
+
+def test_q4_0_files_store_4_bit_matrices_and_an_8_bit_head(model_and_tokenizer, tmp_path):
+    model, tokenizer = model_and_tokenizer
+    contents = gguf.read_gguf(gguf.write_gguf(model, tokenizer, tmp_path / "q4.gguf", "q4_0"))
+    assert contents.types["blk.0.attn_q.weight"] == "Q4_0"
+    assert contents.types["token_embd.weight"] == "Q8_0" and contents.types["blk.0.attn_norm.weight"] == "F32"
+    errors = gguf.roundtrip_errors(model, contents)
+    assert 0 < errors["blk.0.attn_q.weight"] < 0.05  # 4-bit rounding of weights of about 0.02
