@@ -84,28 +84,17 @@ class Answers:
 
 def generate(model, tokenizer, prompted: Sequence[Prompted]) -> Answers:
     """Greedy answers of ``model`` to each prompt (at most :data:`MAX_NEW_TOKENS` tokens, or up to the
-    end-of-sequence token), one prompt at a time as requests arrive, each one timed."""
-    import torch
+    end-of-sequence token) with lesson 01's decoding, one prompt at a time as requests arrive, each one timed."""
     from tqdm.auto import tqdm
 
+    from course.lessons.prompting.model import generate as greedy
     from course.lessons.prompting.prompts import render
 
-    where = next(model.parameters()).device
     texts, seconds = [], []
-    with torch.no_grad():
-        for p in tqdm(prompted, desc="answering", leave=False):
-            ids = torch.tensor([tokenizer(render(p), add_special_tokens=False)["input_ids"]], device=where)
-            start = time.perf_counter()
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=MAX_NEW_TOKENS,
-                do_sample=False,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            seconds.append(time.perf_counter() - start)
-            texts.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip())
+    for p in tqdm(prompted, desc="answering", leave=False):
+        start = time.perf_counter()
+        texts.append(greedy(model, tokenizer, [render(p)], max_new_tokens=MAX_NEW_TOKENS)[0])
+        seconds.append(time.perf_counter() - start)
     return Answers(tuple(texts), tuple(seconds))
 
 

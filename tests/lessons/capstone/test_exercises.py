@@ -97,41 +97,32 @@ def test_wrong_scorers_fail(wrong):
     assert not verdict("test-score-answer", wrong)[0]
 
 
-def _pack_without_skipping(query, passages, budget):
+def _packer(cost, stop_at_first_misfit):
+    """A plausible wrong packer: ``cost`` counts a passage's tokens, and it may stop at the first that does not fit."""
     from rank_bm25 import BM25Okapi
 
     from course.lessons.prompting.retrieval import words
 
-    if budget < 0:
-        raise ValueError("negative")
-    if not passages:
-        return []
-    scores = BM25Okapi([words(p) for p in passages]).get_scores(words(query))
-    chosen, left = [], budget
-    for i in sorted(range(len(passages)), key=lambda i: (-scores[i], i)):
-        if scores[i] <= 0 or count_tokens(passages[i], "tekken") > left:
-            break  # stops at the first passage that does not fit
-        chosen.append(passages[i])
-        left -= count_tokens(passages[i], "tekken")
-    return chosen
+    def pack(query, passages, budget):
+        if budget < 0:
+            raise ValueError("negative")
+        if not passages:
+            return []
+        scores = BM25Okapi([words(p) for p in passages]).get_scores(words(query))
+        chosen, left = [], budget
+        for i in sorted(range(len(passages)), key=lambda i: (-scores[i], i)):
+            if scores[i] <= 0 or (cost(passages[i]) > left and stop_at_first_misfit):
+                break
+            if cost(passages[i]) <= left:
+                chosen.append(passages[i])
+                left -= cost(passages[i])
+        return chosen
+
+    return pack
 
 
-def _pack_counting_words(query, passages, budget):
-    from rank_bm25 import BM25Okapi
-
-    from course.lessons.prompting.retrieval import words
-
-    if budget < 0:
-        raise ValueError("negative")
-    if not passages:
-        return []
-    scores = BM25Okapi([words(p) for p in passages]).get_scores(words(query))
-    chosen, left = [], budget
-    for i in sorted(range(len(passages)), key=lambda i: (-scores[i], i)):
-        if scores[i] > 0 and len(passages[i].split()) <= left:
-            chosen.append(passages[i])
-            left -= len(passages[i].split())
-    return chosen
+_pack_without_skipping = _packer(lambda p: count_tokens(p, "tekken"), stop_at_first_misfit=True)
+_pack_counting_words = _packer(lambda p: len(p.split()), stop_at_first_misfit=False)
 
 
 @pytest.mark.parametrize("wrong", [_pack_without_skipping, _pack_counting_words])
