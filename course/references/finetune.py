@@ -186,7 +186,27 @@ def _lora_layer_edge_cases() -> list[dict]:
     ]
 
 
-# ---------------------------------------------------------------- exercise 3: augmentation
+# ---------------------------------------------------------------- exercise 3: the instruction-tuning loss mask
+
+IGNORE = -100  # the label PyTorch's cross-entropy (and every Hugging Face model) leaves out of the loss
+
+
+def instruction_labels(prompt_ids: Sequence[int], response_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """``(input_ids, labels)`` of one instruction example: the model reads the prompt and then the response, and
+    the loss counts the response only (``-100`` under every prompt token)."""
+    prompt_ids, response_ids = [int(i) for i in prompt_ids], [int(i) for i in response_ids]
+    return prompt_ids + response_ids, [IGNORE] * len(prompt_ids) + response_ids
+
+
+def _ids(rng: random.Random, low: int, high: int) -> list[int]:
+    return [rng.randrange(0, 50_000) for _ in range(rng.randint(low, high))]
+
+
+def _label_cases(rng: random.Random) -> list[dict]:
+    return [call(_ids(rng, 1, 40), _ids(rng, 1, 12)) for _ in range(12)]
+
+
+# ---------------------------------------------------------------- exercise 4: augmentation
 
 
 def augment_instructions(examples: Iterable[Example], paraphrases: Sequence[str]) -> list[Example]:
@@ -274,6 +294,14 @@ merged_mine = mine.merge()
 assert isinstance(merged_mine, nn.Linear) and torch.allclose(merged_mine(x), mine(x), atol=1e-5)
 """
 
+_INSTRUCTION_LABELS_TESTS = r"""
+ids, labels = instruction_labels([5, 6, 7], [8, 2])
+assert ids == [5, 6, 7, 8, 2], "the model reads the prompt, then the response"
+assert labels == [-100, -100, -100, 8, 2], "-100 under each prompt token, the response's own ids after it"
+ids, labels = instruction_labels([3], [3, 3, 2])
+assert labels == [-100, 3, 3, 2], "mask by position, not by value: a response may repeat prompt tokens"
+"""
+
 _AUGMENT_TESTS = r"""
 two = task_model.task_examples("train")[:2]
 mine = augment(two, ["Say this in French ."])
@@ -318,6 +346,24 @@ EXERCISES = [
         edge_cases=_lora_layer_edge_cases(),
         compare=close(rtol=1e-4, atol=1e-5),
         driver="course.lessons.finetune.drivers:lora_layer",
+    ),
+    Exercise(
+        grade_id="labels-tests",
+        target="instruction_labels",
+        points=2,
+        about=(
+            "calls your function on prompts and responses of token ids it draws itself (one-token prompts, "
+            "responses that repeat prompt tokens), and compares with the course's answer."
+        ),
+        tests=_INSTRUCTION_LABELS_TESTS,
+        reference=instruction_labels,
+        cases=_label_cases,
+        edge_cases=[
+            call([1], [2]),
+            call([4, 4, 4], [4, 4]),  # the same id in prompt and response
+            call([7, 8, 9, 10, 11], [0]),  # a response of one token (its end of sequence)
+            call(list(range(60)), list(range(60, 63))),
+        ],
     ),
     Exercise(
         grade_id="augment-tests",

@@ -1,6 +1,6 @@
 """Instruction data for lesson 05: the prompt template, augmentation and synthetic examples.
 
-Lesson 05 §5 (Instruction data: format, augment, synthesise); lesson 06 formats its prompts with it.
+Lesson 05 §3 (instruction data: format, synthesise, augment); lesson 06 formats its prompts with it.
 
 An instruction example is a pair ``(prompt, response)``: the prompt is an
 instruction and its input written in one fixed template, and the response is what

@@ -1,5 +1,6 @@
-"""Lesson 05 §2 (What full fine-tuning costs) and §9 (Adapters on disk, and merging): the memory that training
-needs, full or LoRA, computed from a real config, and the size of a saved model or adapter.
+"""Lesson 05 §1 (what full fine-tuning costs), §5 (the full-FT vs LoRA table) and §7 (adapters on disk): the
+memory that training needs, full or LoRA, computed from a real config or a tiny model's counts, and the size of a
+saved model or adapter.
 
 How many parameters LoRA trains on a Phi-3 model is lesson 05's exercise 1: the lesson counts with the
 student's ``phi3_lora_parameters`` and hands the count to :func:`training_memory`.
@@ -69,6 +70,18 @@ def training_memory(
         optimizer=trainable_params * OPTIMIZER_BYTES_PER_TRAINABLE,
         activations=activations,
     )
+
+
+# Plain fp32 AdamW (how the course trains its tiny models) keeps two fp32 moments per trainable parameter.
+FP32_ADAM_MOMENT_BYTES = 4 + 4
+
+
+def fp32_training_bytes(total_params: int, trainable_params: int) -> int:
+    """Memory to train an fp32 model with plain AdamW, before activations, computed (not measured): 4 bytes per
+    weight, and per trainable parameter a 4-byte gradient and :data:`FP32_ADAM_MOMENT_BYTES` of moments."""
+    if not 0 <= trainable_params <= total_params:
+        raise ValueError("trainable_params must be between 0 and total_params.")
+    return 4 * total_params + (4 + FP32_ADAM_MOMENT_BYTES) * trainable_params
 
 
 def folder_bytes(path) -> int:

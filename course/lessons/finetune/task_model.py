@@ -1,6 +1,6 @@
 """A tiny base model with an ability of its own, and the new instruction task lesson 05 teaches it.
 
-Lesson 05 §4-9 (the base model and the task), lesson 06 §1 (the model to deploy: ``load_task_model``).
+Lesson 05 §3-8 (the base model and the task), lesson 06 §1 (the model to deploy: ``load_task_model``).
 
 The base model is a real ``Phi3ForCausalLM`` (the architecture of Phi-3.5-mini) shrunk
 to about a third of a million parameters, with a word-level tokenizer. It is trained
@@ -41,8 +41,11 @@ ORIGINAL_INSTRUCTIONS = ("Name the colour .", "Name the thing .", "Repeat the ph
 WORD_INSTRUCTION = "Translate the word into French ."
 WORD_REPEATS = 4  # word translations are few; the base model sees each this many times per pass
 TASK_INSTRUCTION = "Translate the phrase into French ."
-# Other ways to ask for the same thing, for lesson 05's augmentation exercise (their words are in the vocabulary).
-TASK_PARAPHRASES = ("Give the French for this phrase .", "Say this in French .", "How do you say this in French ?")
+# Other ways to ask for the same thing (their words are in the vocabulary). Lesson 05's augmentation trains with
+# TASK_PARAPHRASES and measures on HELD_OUT_PARAPHRASES, which no training set contains: a user who never saw your
+# template.
+TASK_PARAPHRASES = ("Give the French for this phrase .", "Say this in French .")
+HELD_OUT_PARAPHRASES = ("How do you say this in French ?",)
 SPLITS = ("train", "validation", "test")
 _SPLIT_SIZES = {"test": 24, "validation": 16}  # the other 104 of the 144 phrases are "train"
 SEED = 0
@@ -103,12 +106,29 @@ def original_examples() -> list[Example]:
     return examples + word_examples()
 
 
+def rephrased(examples: Sequence[Example], instructions: Sequence[str] = HELD_OUT_PARAPHRASES) -> list[Example]:
+    """The same inputs and answers asked under each of ``instructions`` instead of their own instruction."""
+    from course.lessons.finetune.instructions import parse_prompt
+
+    return [
+        (format_prompt(instruction, parse_prompt(prompt)[1]), answer)
+        for prompt, answer in examples
+        for instruction in instructions
+    ]
+
+
+def _response_only(prompt_ids: list[int], response_ids: list[int]) -> tuple[list[int], list[int]]:
+    # The cached models' recipe, fixed so that the cache stays valid; lesson 05's exercise 3 has the student
+    # write this mask, and the lesson trains with the student's function, not this one.
+    return prompt_ids + response_ids, [-100] * len(prompt_ids) + response_ids
+
+
 def build_tokenizer():
     """The word-level tokenizer shared by the base and the task model (every word of both tasks)."""
     from course.text.vocab import build_word_tokenizer
 
     texts = [f"{p} {a}" for p, a in original_examples() + task_examples("train")]
-    texts += [TASK_INSTRUCTION, *TASK_PARAPHRASES]
+    texts += [TASK_INSTRUCTION, *TASK_PARAPHRASES, *HELD_OUT_PARAPHRASES]
     return build_word_tokenizer(texts)
 
 
@@ -130,7 +150,7 @@ def _build_base(folder: Path) -> None:
     check = original_examples()[::4]
     for round_ in range(BASE_MAX_ROUNDS):
         desc = f"base model: original ability, round {round_ + 1}"
-        train(model, tokenizer, examples, seed=SEED + round_, desc=desc, **BASE_TRAINING)
+        train(model, tokenizer, examples, labels=_response_only, seed=SEED + round_, desc=desc, **BASE_TRAINING)
         if exact_match(model, tokenizer, check) >= BASE_TARGET:
             break
     else:
@@ -168,7 +188,15 @@ def _build_task(folder: Path) -> None:
     model, tokenizer = load_base_model()
     seed_everything(SEED)
     model = get_peft_model(model, LoraConfig(lora_dropout=0.0, **TASK_LORA))
-    train(model, tokenizer, task_examples("train"), seed=SEED, desc="LoRA: new task", **TASK_TRAINING)
+    train(
+        model,
+        tokenizer,
+        task_examples("train"),
+        labels=_response_only,
+        seed=SEED,
+        desc="LoRA: new task",
+        **TASK_TRAINING,
+    )
     model.merge_and_unload().to("cpu").save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 

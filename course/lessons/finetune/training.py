@@ -1,14 +1,17 @@
-"""Lesson 05 §4 and §6-8 (LoRA with `peft`, catastrophic forgetting, overfitting and early stopping): instruction
-tuning of a causal language model, with the course's training loop (``course.training``), and its measurements.
-The cached base and task models (``task_model``), which lessons 05 and 06 use, are trained with it too.
+"""Lesson 05 §3-8 (LoRA, full fine-tuning, forgetting, overfitting and early stopping): training a causal
+language model on ``(prompt, response)`` examples with the course's training loop (``course.training``), and its
+measurements. The cached base and task models (``task_model``), which lessons 05 and 06 use, are trained with it too.
 
-The loss is computed on the response tokens only (the prompt tokens get the label
-``-100``), which is how instruction tuning is usually done.
+Which tokens the loss counts is the caller's choice, a ``labels`` function of ``(prompt_ids, response_ids)`` that
+returns ``(input_ids, labels)`` aligned token for token (Hugging Face models shift the labels themselves; ``-100``
+means "no loss here"). Lesson 05's exercise 3 writes the instruction-tuning one (loss on the response only), and the
+lesson passes the student's function in.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,17 +20,25 @@ import torch
 from course.runtime import device
 
 Example = tuple[str, str]
+Labels = Callable[[list[int], list[int]], tuple[list[int], list[int]]]
 IGNORE = -100
 
 
-def encode(tokenizer, examples: Sequence[Example]) -> list[tuple[list[int], list[int]]]:
-    """Token ids and labels of each ``(prompt, response)``: labels are ``-100`` on the prompt, then the
-    response ids and the end-of-sequence id."""
+def encode(tokenizer, examples: Sequence[Example], labels: Labels) -> list[tuple[list[int], list[int]]]:
+    """Token ids and labels of each ``(prompt, response)``: the response ends with the end-of-sequence id, and
+    ``labels(prompt_ids, response_ids)`` decides which tokens the loss counts."""
     encoded = []
     for prompt, response in examples:
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         response_ids = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        encoded.append((prompt_ids + response_ids, [IGNORE] * len(prompt_ids) + response_ids))
+        ids, labs = labels(list(prompt_ids), list(response_ids))
+        ids, labs = [int(i) for i in ids], [int(label) for label in labs]
+        if len(ids) != len(labs) or ids != prompt_ids + response_ids:
+            raise ValueError(
+                f"{getattr(labels, '__name__', 'labels')} must return (input_ids, labels) of equal length, with "
+                "input_ids the prompt's ids followed by the response's."
+            )
+        encoded.append((ids, labs))
     return encoded
 
 
@@ -45,14 +56,14 @@ def collate(encoded: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict
 
 
 @torch.no_grad()
-def mean_loss(model, tokenizer, examples: Sequence[Example], batch_size: int = 64) -> float:
-    """Mean cross-entropy per response token over ``examples`` (no training)."""
+def mean_loss(model, tokenizer, examples: Sequence[Example], labels: Labels, batch_size: int = 64) -> float:
+    """Mean cross-entropy per labelled token over ``examples`` (no training)."""
     if not examples:
         raise ValueError("mean_loss needs at least one example.")
     was_training = model.training
     model.eval()
     where = next(model.parameters()).device
-    encoded = encode(tokenizer, examples)
+    encoded = encode(tokenizer, examples, labels)
     total, count = 0.0, 0
     for start in range(0, len(encoded), batch_size):
         chunk = collate(encoded[start : start + batch_size], tokenizer.pad_token_id)
@@ -76,6 +87,8 @@ class TrainLog:
     eval_steps: list[int] = field(default_factory=list)
     eval_loss: list[float] = field(default_factory=list)
     measurements: dict[str, list[float]] = field(default_factory=dict)
+    seconds_per_step: float = 0.0  # wall-clock time of one training step, evaluations left out
+    test: float | None = None  # the test-set score, measured once after training by whoever ran it
 
 
 def train(
@@ -83,6 +96,7 @@ def train(
     tokenizer,
     examples: Sequence[Example],
     *,
+    labels: Labels,
     steps: int,
     lr: float,
     batch_size: int = 32,
@@ -94,11 +108,13 @@ def train(
     progress: bool = True,
     desc: str = "training",
 ) -> TrainLog:
-    """Train the parameters of ``model`` that require gradients with AdamW on the response tokens.
+    """Train the parameters of ``model`` that require gradients with AdamW, the loss counting the tokens that
+    ``labels`` marks (see the module's docstring).
 
     The learning rate rises linearly for ``warmup`` steps, then follows a cosine down to
     a tenth of ``lr``. Every ``eval_every`` steps (and at the end) the mean loss on
-    ``eval_examples`` is recorded, and so is each ``measure[name](model)``.
+    ``eval_examples`` (your validation set, never the test set) is recorded, and so is each
+    ``measure[name](model)``.
     """
     from course import training
 
@@ -111,7 +127,7 @@ def train(
     where = device()
     model.to(where)
     model.train()
-    encoded = encode(tokenizer, examples)
+    encoded = encode(tokenizer, examples, labels)
     log = TrainLog(measurements={name: [] for name in measure or {}})
 
     def batches():
@@ -125,13 +141,19 @@ def train(
             picked, order = order[:batch_size], order[batch_size:]
             yield {k: v.to(where) for k, v in collate([encoded[i] for i in picked], tokenizer.pad_token_id).items()}
 
+    evaluating = 0.0
+
     def evaluate(step: int) -> None:
+        nonlocal evaluating
+        started = time.perf_counter()
         log.eval_steps.append(step)
         if eval_examples:
-            log.eval_loss.append(mean_loss(model, tokenizer, eval_examples))
+            log.eval_loss.append(mean_loss(model, tokenizer, eval_examples, labels))
         for name, fn in (measure or {}).items():
             log.measurements[name].append(fn(model))
+        evaluating += time.perf_counter() - started
 
+    started = time.perf_counter()
     log.train_loss = training.train(
         model,
         batches(),
@@ -146,6 +168,7 @@ def train(
         desc=desc,
         progress=progress,
     )
+    log.seconds_per_step = (time.perf_counter() - started - evaluating) / steps
     model.eval()
     return log
 

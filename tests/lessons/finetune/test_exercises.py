@@ -23,7 +23,7 @@ def _verdict(grade_id, candidate, seed=7):
 
 
 def test_every_exercise_is_declared():
-    assert set(exercises(LESSON)) == {"lora-count-tests", "lora-layer-tests", "augment-tests"}
+    assert set(exercises(LESSON)) == {"lora-count-tests", "lora-layer-tests", "labels-tests", "augment-tests"}
 
 
 def test_the_references_pass_their_own_checks():
@@ -141,7 +141,9 @@ def test_augment_reproduces_the_old_hidden_tests():
     dup = references.augment_instructions(two + two[:1], [task_model.TASK_INSTRUCTION, "Say this in French ."])
     assert len(dup) == len(set(dup)) == 4
     assert references.augment_instructions([], ["x ."]) == []
-    assert len(references.augment_instructions(seed_set, task_model.TASK_PARAPHRASES)) == 12 * 4
+    assert len(references.augment_instructions(seed_set, task_model.TASK_PARAPHRASES)) == 12 * (
+        1 + len(task_model.TASK_PARAPHRASES)
+    )
 
 
 def test_augment_wrong_answers_fail():
@@ -159,3 +161,31 @@ def test_augment_wrong_answers_fail():
 
     assert not _verdict("augment-tests", keeps_duplicates)
     assert not _verdict("augment-tests", originals_last)
+
+
+# -- exercise 3 --------------------------------------------------------------------------------------------
+
+
+def test_instruction_labels_mask_the_prompt_only():
+    assert references.instruction_labels([5, 6, 7], [8, 2]) == ([5, 6, 7, 8, 2], [-100, -100, -100, 8, 2])
+    assert references.instruction_labels([3], [3, 3, 2]) == ([3, 3, 3, 2], [-100, 3, 3, 2])
+
+
+def test_instruction_labels_wrong_answers_fail():
+    def no_mask(prompt_ids, response_ids):  # the loss on every token
+        ids = list(prompt_ids) + list(response_ids)
+        return ids, list(ids)
+
+    def by_value(prompt_ids, response_ids):  # masks every id that occurs in the prompt, even in the response
+        ids = list(prompt_ids) + list(response_ids)
+        return ids, [-100 if i in prompt_ids else i for i in ids]
+
+    def shifted(prompt_ids, response_ids):  # shifts the labels itself, although the model does it
+        ids = list(prompt_ids) + list(response_ids)
+        return ids, [-100] * (len(prompt_ids) - 1) + list(response_ids) + [-100]
+
+    def response_only(prompt_ids, response_ids):  # forgets that the model reads the prompt
+        return list(response_ids), list(response_ids)
+
+    for wrong in (no_mask, by_value, shifted, response_only):
+        assert not _verdict("labels-tests", wrong), wrong.__name__

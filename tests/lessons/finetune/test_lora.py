@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from course.lessons.finetune import lora
 from course.lessons.finetune.lora import trainable_parameters
 from course.references.finetune import LoRALinear, lora_parameter_count
 
@@ -87,3 +88,45 @@ def test_lora_parameter_count():
         lora_parameter_count([(16, 12)], 0)
     with pytest.raises(ValueError):
         lora_parameter_count([(16, 0)], 2)
+
+
+class _Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(6, 6, bias=False)
+        self.v = nn.Linear(6, 4)
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(self.v(self.q(x)))
+
+
+def test_add_adapters_wraps_the_named_layers_with_the_given_class_and_freezes_the_rest():
+    torch.manual_seed(0)
+    model = nn.Sequential(_Block(), _Block())
+    assert lora.add_adapters(model, LoRALinear, ["q", "v"], r=2, alpha=4) == 4
+    assert all(isinstance(block.q, LoRALinear) and isinstance(block.v, LoRALinear) for block in model)
+    assert all(type(block.out) is nn.Linear and not block.out.weight.requires_grad for block in model)
+    assert trainable_parameters(model) == 2 * (2 * (6 + 6) + 2 * (6 + 4))
+    with pytest.raises(ValueError, match="target names"):
+        lora.add_adapters(nn.Sequential(_Block()), LoRALinear, ["k_proj"], r=1, alpha=1)
+
+
+def test_adapters_off_gives_the_base_model_back_and_merging_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = nn.Sequential(_Block())
+    x = torch.randn(5, 6)
+    base_out = model(x).detach()
+    lora.add_adapters(model, LoRALinear, ["q", "v"], r=2, alpha=4)
+    with torch.no_grad():
+        for block in model:
+            block.q.lora_B.normal_()
+            block.v.lora_B.normal_()
+    adapted = model(x).detach()
+    assert not torch.allclose(adapted, base_out)
+    with lora.adapters_off(model):
+        assert torch.allclose(model(x), base_out, atol=1e-6)
+    assert torch.allclose(model(x), adapted)  # switched back on
+    assert set(lora.adapter_state(model)) == {"0.q.lora_A", "0.q.lora_B", "0.v.lora_A", "0.v.lora_B"}
+    assert lora.merge_adapters(model) == 2
+    assert type(model[0].q) is nn.Linear and torch.allclose(model(x), adapted, atol=1e-5)

@@ -43,3 +43,12 @@ def test_folder_bytes(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 5)
     assert memory.folder_bytes(tmp_path) == 15
+
+
+def test_fp32_training_bytes_counts_weights_gradients_and_two_moments():
+    from course.lessons.finetune.memory import fp32_training_bytes
+
+    assert fp32_training_bytes(1000, 1000) == 1000 * 16
+    assert fp32_training_bytes(1000, 10) == 4000 + 10 * 12
+    with pytest.raises(ValueError):
+        fp32_training_bytes(10, 11)

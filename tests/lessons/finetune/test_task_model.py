@@ -43,10 +43,24 @@ def test_tokenizer_knows_every_word():
     texts = [
         f"{p} {a}" for p, a in finetune_task_model.original_examples() + finetune_task_model.task_examples("train")
     ]
-    texts += [finetune_instructions.format_prompt(p, "red cat") for p in finetune_task_model.TASK_PARAPHRASES]
+    wordings = finetune_task_model.TASK_PARAPHRASES + finetune_task_model.HELD_OUT_PARAPHRASES
+    texts += [finetune_instructions.format_prompt(p, "red cat") for p in wordings]
     ids = {i for text in texts for i in tokenizer(text)["input_ids"]}
     assert tokenizer.unk_token_id not in ids
     assert len(tokenizer) < 100
+
+
+def test_rephrased_asks_the_same_inputs_in_held_out_wordings_never_trained_on():
+    test = finetune_task_model.task_examples("test")[:3]
+    asked = finetune_task_model.rephrased(test)
+    assert len(asked) == 3 * len(finetune_task_model.HELD_OUT_PARAPHRASES)
+    assert [answer for _, answer in asked] == [answer for _, answer in test for _ in range(len(asked) // 3)]
+    assert finetune_instructions.parse_prompt(asked[0][0]) == (
+        finetune_task_model.HELD_OUT_PARAPHRASES[0],
+        finetune_instructions.parse_prompt(test[0][0])[1],
+    )
+    assert not set(finetune_task_model.HELD_OUT_PARAPHRASES) & set(finetune_task_model.TASK_PARAPHRASES)
+    assert finetune_task_model.TASK_INSTRUCTION not in finetune_task_model.HELD_OUT_PARAPHRASES
 
 
 def test_exact_match_refuses_no_examples():

@@ -3,9 +3,15 @@
 import pytest
 
 from course.lessons.finetune import training
+from course.references.finetune import instruction_labels
 from course.text.vocab import build_word_tokenizer
 
 EXAMPLES = [("say a b", "b a"), ("say c d", "d c"), ("say a c", "c a"), ("say b d", "d b")]
+
+
+def every_token(prompt_ids, response_ids):
+    """Language-modelling labels: every token is a target, the prompt's too."""
+    return prompt_ids + response_ids, prompt_ids + response_ids
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +33,24 @@ def tiny_model(tokenizer, seed=0):
     )
 
 
-def test_encode_masks_the_prompt_and_ends_with_eos(tokenizer):
-    ((ids, labels),) = training.encode(tokenizer, [("say a b", "b a")])
+def test_encode_ends_with_eos_and_lets_the_labels_function_choose(tokenizer):
+    ((ids, labels),) = training.encode(tokenizer, [("say a b", "b a")], instruction_labels)
     assert len(ids) == len(labels) == 6  # say a b | b a </s>
     assert labels[:3] == [-100] * 3
     assert labels[3:] == ids[3:] and ids[-1] == tokenizer.eos_token_id
+    ((every_ids, every_labels),) = training.encode(tokenizer, [("say a b", "b a")], every_token)
+    assert every_ids == ids and every_labels == ids
+
+
+def test_encode_refuses_labels_that_do_not_fit(tokenizer):
+    with pytest.raises(ValueError, match="equal length"):
+        training.encode(tokenizer, [("say a", "b")], lambda p, r: (p + r, r))
+    with pytest.raises(ValueError, match="prompt's ids followed"):
+        training.encode(tokenizer, [("say a", "b")], lambda p, r: (r + p, r + p))
 
 
 def test_collate_pads_on_the_right(tokenizer):
-    encoded = training.encode(tokenizer, [("say a", "b"), ("say a b", "b a")])
+    encoded = training.encode(tokenizer, [("say a", "b"), ("say a b", "b a")], instruction_labels)
     batch = training.collate(encoded, tokenizer.pad_token_id)
     assert batch["input_ids"].shape == (2, 6)
     assert batch["attention_mask"][0].tolist() == [1, 1, 1, 1, 0, 0]  # say a | b </s>
@@ -45,36 +60,48 @@ def test_collate_pads_on_the_right(tokenizer):
 
 def test_training_lowers_the_loss_and_records_evaluations(tokenizer):
     model = tiny_model(tokenizer)
-    before = training.mean_loss(model, tokenizer, EXAMPLES)
+    before = training.mean_loss(model, tokenizer, EXAMPLES, instruction_labels)
     log = training.train(
         model,
         tokenizer,
         EXAMPLES,
+        labels=instruction_labels,
         steps=30,
         lr=1e-2,
         batch_size=4,
         eval_examples=EXAMPLES,
         eval_every=10,
-        measure={"loss": lambda m: training.mean_loss(m, tokenizer, EXAMPLES)},
+        measure={"loss": lambda m: training.mean_loss(m, tokenizer, EXAMPLES, instruction_labels)},
         progress=False,
     )
-    after = training.mean_loss(model, tokenizer, EXAMPLES)
+    after = training.mean_loss(model, tokenizer, EXAMPLES, instruction_labels)
     assert after < before / 2
     assert len(log.train_loss) == 30
     assert log.eval_steps == [0, 10, 20, 30]
     assert log.eval_loss[0] == pytest.approx(before, rel=1e-4)
     assert log.measurements["loss"][-1] == pytest.approx(after, rel=1e-4)
+    assert log.seconds_per_step > 0
+
+
+def test_the_labels_decide_what_is_learned(tokenizer):
+    """Trained on the response only, the model's loss on the prompt stays high; trained on every token, it falls."""
+    losses = {}
+    for labels in (instruction_labels, every_token):
+        model = tiny_model(tokenizer)
+        training.train(model, tokenizer, EXAMPLES * 4, labels=labels, steps=25, lr=1e-2, batch_size=8, progress=False)
+        losses[labels] = training.mean_loss(model, tokenizer, EXAMPLES, every_token)
+    assert losses[every_token] < losses[instruction_labels]
 
 
 def test_training_refuses_a_frozen_model_and_bad_settings(tokenizer):
     model = tiny_model(tokenizer)
     with pytest.raises(ValueError, match="steps"):
-        training.train(model, tokenizer, EXAMPLES, steps=0, lr=1e-3, progress=False)
+        training.train(model, tokenizer, EXAMPLES, labels=instruction_labels, steps=0, lr=1e-3, progress=False)
     with pytest.raises(ValueError, match="example"):
-        training.train(model, tokenizer, [], steps=1, lr=1e-3, progress=False)
+        training.train(model, tokenizer, [], labels=instruction_labels, steps=1, lr=1e-3, progress=False)
     model.requires_grad_(False)
     with pytest.raises(ValueError, match="LoRA"):
-        training.train(model, tokenizer, EXAMPLES, steps=1, lr=1e-3, progress=False)
+        training.train(model, tokenizer, EXAMPLES, labels=instruction_labels, steps=1, lr=1e-3, progress=False)
 
 
 def test_lora_parameters_match_peft_on_a_tiny_phi3(tokenizer):
