@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from course.runtime import single_thread
@@ -23,6 +23,24 @@ if TYPE_CHECKING:
     import torch
 
 Batch = TypeVar("Batch")
+#: The label the loss leaves out: PyTorch's ``cross_entropy`` ``ignore_index``, which Hugging Face models use too.
+IGNORE = -100
+
+
+def collate(rows: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch of ``(input_ids, labels)`` rows on the right: ``input_ids`` (with ``pad_id``),
+    ``attention_mask`` and ``labels`` (with :data:`IGNORE`) tensors."""
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    input_ids = torch.full((len(rows), width), pad_id)
+    labels = torch.full((len(rows), width), IGNORE)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, (ids, labs) in enumerate(rows):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        labels[row, : len(labs)] = torch.tensor(labs)
+        mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
 
 def warmup_cosine(total_steps: int, warmup: int = 0, floor: float = 0.0) -> Callable[[int], float]:

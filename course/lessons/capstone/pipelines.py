@@ -127,7 +127,8 @@ def fine_tune(base, tokenizer, pairs: Sequence[Request], seed: int = SEED) -> Fi
     from peft import LoraConfig, get_peft_model
 
     from course import training
-    from course.lessons.prompting.model import encode, pad_batch
+    from course.lessons.prompting.model import encode
+    from course.training import collate
 
     if not pairs:
         raise ValueError("Fine-tuning needs at least one question-answer pair.")
@@ -139,7 +140,7 @@ def fine_tune(base, tokenizer, pairs: Sequence[Request], seed: int = SEED) -> Fi
 
     def batches():
         while True:
-            yield pad_batch(rng.sample(rows, size), tokenizer.pad_token_id)
+            yield collate(rng.sample(rows, size), tokenizer.pad_token_id)
 
     def loss_fn(batch):
         return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss

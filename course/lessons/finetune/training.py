@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import torch
 
 from course.runtime import device
+from course.training import IGNORE, collate
 
 Example = tuple[str, str]
 Labels = Callable[[list[int], list[int]], tuple[list[int], list[int]]]
-IGNORE = -100
 
 
 def encode(tokenizer, examples: Sequence[Example], labels: Labels) -> list[tuple[list[int], list[int]]]:
@@ -40,19 +40,6 @@ def encode(tokenizer, examples: Sequence[Example], labels: Labels) -> list[tuple
             )
         encoded.append((ids, labs))
     return encoded
-
-
-def collate(encoded: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch on the right: ``input_ids``, ``attention_mask`` and ``labels`` tensors."""
-    width = max(len(ids) for ids, _ in encoded)
-    input_ids = torch.full((len(encoded), width), pad_id)
-    labels = torch.full((len(encoded), width), IGNORE)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for row, (ids, labs) in enumerate(encoded):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        labels[row, : len(labs)] = torch.tensor(labs)
-        mask[row, : len(ids)] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
 
 @torch.no_grad()

@@ -31,6 +31,7 @@ from course.cache import cached_folder
 from course.lessons.prompting import helpdesk
 from course.lessons.prompting.helpdesk import Prompted, vocabulary_texts
 from course.lessons.prompting.prompts import INPUT, OUTPUT, build_prompt, render
+from course.training import IGNORE, collate
 
 ARCHITECTURE = "llama-3.2-1b"  # the real config whose structure the tiny model keeps (course/models/configs)
 VERSION = 1  # bump when the data, the shape or the training change: the cache folder is named after it
@@ -48,7 +49,6 @@ TRAINING = {"steps": 3200, "lr": 3e-3, "batch_size": 8, "warmup": 100}
 DECAY = 0.2  # the learning rate stays flat after warm-up, then falls linearly over this last share of the steps
 BUCKETS = 8  # batches drawn at once and grouped by length, so that little padding is computed
 TEXT_WEIGHT = 0.2  # the loss weight of the prompt's own words; every answer in the prompt weighs 1
-IGNORE = -100
 
 
 def cache_name(seed: int = SEED) -> str:
@@ -101,21 +101,6 @@ def _length(row: tuple[list[int], list[int]]) -> int:
     return len(row[0])
 
 
-def pad_batch(rows: Sequence[tuple[list[int], list[int]]], pad_id: int):
-    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` tensors."""
-    import torch
-
-    width = max(len(ids) for ids, _ in rows)
-    input_ids = torch.full((len(rows), width), pad_id)
-    labels = torch.full((len(rows), width), IGNORE)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (ids, labs) in enumerate(rows):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        labels[row, : len(labs)] = torch.tensor(labs)
-        mask[row, : len(ids)] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
-
-
 def build_model(tokenizer, seed: int = SEED):
     """A freshly initialised tiny ``LlamaForCausalLM`` for ``tokenizer``'s vocabulary."""
     from course.models.tiny import build_tiny
@@ -149,7 +134,7 @@ def train_model(model, tokenizer, *, steps: int, lr: float, batch_size: int, war
             order = list(range(BUCKETS))
             rng.shuffle(order)
             for bucket in order:
-                batch = pad_batch(rows[bucket * batch_size : (bucket + 1) * batch_size], tokenizer.pad_token_id)
+                batch = collate(rows[bucket * batch_size : (bucket + 1) * batch_size], tokenizer.pad_token_id)
                 yield {"input_ids": batch["input_ids"].to(where), "labels": batch["labels"].to(where)}
 
     def loss_fn(batch):
@@ -237,7 +222,7 @@ def score(model, tokenizer, prompts: Sequence[str], candidates: Sequence[Sequenc
     totals: list[float] = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
-            batch = pad_batch(rows[start : start + batch_size], tokenizer.pad_token_id)
+            batch = collate(rows[start : start + batch_size], tokenizer.pad_token_id)
             logits = model(input_ids=batch["input_ids"].to(where)).logits  # right padding: causal, no mask needed
             logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
             targets = batch["labels"][:, 1:].to(where)
