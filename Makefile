@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=release $(LAB_FLAGS)
+# `make lab COURSE_LANG=ko` (or ja) opens the Korean (Japanese) lessons, release/ko/ (release/ja/); plain `make lab`
+# opens release/, where each notebook's printed and plotted text follows the notebook's own language.
+LAB_DIR := $(if $(filter ko ja,$(COURSE_LANG)),release/$(COURSE_LANG),release)
+
+lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions (COURSE_LANG=en|ko|ja)
+	@case "$(COURSE_LANG)" in ""|en|ko|ja) ;; *) echo "COURSE_LANG must be en, ko or ja, not '$(COURSE_LANG)'"; exit 2;; esac
+	$(if $(COURSE_LANG),COURSE_LANG=$(COURSE_LANG)) $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) $(LAB_FLAGS)
 
 test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

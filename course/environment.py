@@ -7,6 +7,8 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from .languages import say
+
 LIBRARIES = ("torch", "transformers", "peft", "onnxruntime", "mistral-common", "ipywidgets", "nbgrader")
 
 
@@ -14,7 +16,7 @@ def _version(package: str) -> str:
     try:
         return version(package)
     except PackageNotFoundError:
-        return "not installed"
+        return say("environment.not_installed")
 
 
 def memory_gib() -> float:
@@ -29,8 +31,8 @@ def gpu_description() -> str:
         props = torch.cuda.get_device_properties(0)
         return f"{props.name} ({props.total_memory / 2**30:.0f} GiB), CUDA {torch.version.cuda}"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "Apple GPU (MPS); the course runs on the CPU there"
-    return "none: the course runs on the CPU"
+        return say("environment.apple_gpu")
+    return say("environment.no_gpu")
 
 
 def local_weights(repo_ids: list[str], cache_dir: str | None = None) -> dict[str, str | None]:
@@ -50,14 +52,14 @@ def report(repo_ids: list[str] | None = None) -> list[tuple[str, str]]:
         repo_ids = course_repo_ids()
     rows = [
         ("Python", sys.version.split()[0]),
-        ("platform", f"{platform.system()} {platform.machine()}"),
-        ("CPU cores", str(os.cpu_count())),
-        ("memory", f"{memory_gib():.1f} GiB"),
+        (say("environment.platform"), f"{platform.system()} {platform.machine()}"),
+        (say("environment.cores"), str(os.cpu_count())),
+        (say("environment.memory"), f"{memory_gib():.1f} GiB"),
         ("GPU", gpu_description()),
     ]
     rows += [(library, _version(library)) for library in LIBRARIES]
     for repo_id, folder in local_weights(repo_ids).items():
-        rows.append((f"weights {repo_id}", folder or "not found locally (the lessons use tiny models)"))
+        rows.append((say("environment.weights", repo=repo_id), folder or say("environment.no_weights")))
     return rows
 
 
@@ -76,7 +78,7 @@ def matmul_gflops(sizes: list[int], repeats: int = 5) -> list[float]:
     from .timing import measure
 
     speeds = []
-    for n in tqdm(sizes, desc="matmul sizes"):
+    for n in tqdm(sizes, desc=say("environment.matmul_sizes")):
         a, b = torch.randn(n, n), torch.randn(n, n)
         timing = measure(lambda a=a, b=b: a @ b, repeats=repeats, warmup=1)
         speeds.append(2 * n**3 / timing.median / 1e9)

@@ -29,10 +29,9 @@ def yours_or_reference(yours: Callable, lesson: str, name: str | None = None) ->
 
             if not noted:
                 noted.append(True)
-                print(
-                    f"Note: `{name}` is not written yet, so the lesson uses the course's reference for it. "
-                    "Write it in the exercise above and run the cells again to see your own results here."
-                )
+                from course.languages import say
+
+                print(say("lesson.uses_reference", name=name))
             return reference(lesson, name)(*args, **kwargs)
 
     return call

@@ -12,7 +12,9 @@ from tests.conftest import LAYOUT, ROOT
 def _committed_notebooks():
     out = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout
     files = [ROOT / f for f in out.split()]
-    return files or sorted(LAYOUT.source.glob("*/*.ipynb")) + sorted(LAYOUT.release.glob("*/*.ipynb"))
+    return files or sorted(LAYOUT.source.glob("*/*.ipynb")) + sorted(LAYOUT.release.glob("*/*.ipynb")) + sorted(
+        LAYOUT.release.glob("*/*/*.ipynb")
+    )
 
 
 def test_notebooks_have_no_outputs_or_execution_counts():

@@ -25,6 +25,35 @@ def _cmd_release(args: argparse.Namespace) -> None:
     print("verified: no solution, hidden test or answers file in the release")
 
 
+def _cmd_translations(args: argparse.Namespace) -> None:
+    from ..languages import TRANSLATED, check_language
+    from ..languages import translations as tr
+    from .layout import CourseLayout
+    from .release import read_notebook
+
+    layout = CourseLayout.load(_root(args))
+    notebooks = {lesson: read_notebook(layout.source_notebook(lesson)) for lesson in layout.check_lessons(args.lesson)}
+    languages = [check_language(args.language)] if args.language else list(TRANSLATED)
+    if args.action == "todo":
+        if not args.language:
+            raise CourseError("`course translations todo` needs a language: ko or ja.")
+        if args.lesson or not args.area:
+            for lesson, notebook in notebooks.items():
+                cells, quiz, todo = tr.write_todo(lesson, notebook, args.language)
+                print(f"{lesson}: {todo} to translate in {cells} and {quiz}")
+        if args.area or not args.lesson:
+            print(f"computed strings: {tr.write_strings_todo(args.language, args.area)} to translate")
+        return
+    problems = tr.problems(notebooks, languages)
+    for lang in languages:
+        done = tr.coverage(notebooks, lang)
+        print(f"{lang}: {done.cells} markdown cells, {done.questions} quiz questions, {done.strings} strings")
+    if problems:
+        print("\n".join(problems))
+        raise CourseError(f"{len(problems)} translation problem(s); see above.")
+    print("translations: in step with the English")
+
+
 def _print_grades(result, started: float) -> None:
     print(result.report.format())
     print(f"\ngrades CSV:        {result.grades_csv}")
@@ -231,6 +260,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db-url", required=True, help="the PostgreSQL gradebook, postgresql://user@host/gradebook")
     p.set_defaults(func=_cmd_queue_setup)
+
+    p = sub.add_parser(
+        "translations",
+        help="check the Korean and Japanese translations, or list what needs translating",
+        description="check (default): name every markdown cell, quiz question and computed string whose "
+        "translation is missing, stale (its English changed), left in English or too short; exit 1 if any. "
+        "todo LANG: add the English of every untranslated or changed entry to LANG's files, with its "
+        "fingerprint, for a translator to rewrite.",
+    )
+    p.add_argument("action", nargs="?", choices=["check", "todo"], default="check")
+    p.add_argument("language", nargs="?", help="ko or ja (todo; check takes both by default)")
+    p.add_argument("--lesson", action="append", help="only these lessons (default: all)")
+    p.add_argument("--area", action="append", help="todo: only these areas of computed strings (default: all)")
+    p.set_defaults(func=_cmd_translations)
 
     p = sub.add_parser(
         "demo",

@@ -15,6 +15,7 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from ..languages import Said
 from . import sandbox
 from .cells import positions
 from .exercise import Check
@@ -172,8 +173,11 @@ async def _run(nb, run_dir: Path, settings: RunSettings, skip, probes: dict[int,
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
                     run.outcome.notes.append(
-                        f"The notebook ran past its time limit ({limits.submission_seconds:g} s);"
-                        f" cells from the one starting {_start(cell.source)} on were not run."
+                        Said(
+                            "grading.notebook_timeout",
+                            seconds=f"{limits.submission_seconds:g}",
+                            cell=_start(cell.source),
+                        )
                     )
                     break
                 client.timeout = max(1, int(min(limits.cell_seconds, remaining)))
@@ -196,9 +200,7 @@ async def _run(nb, run_dir: Path, settings: RunSettings, skip, probes: dict[int,
                 text=f"\n[{dropped:,} characters of output were dropped]\n",
             )
         )
-        outcome.notes.append(
-            f"The cell starting {_start(nb.cells[index].source)} printed too much; its output was cut."
-        )
+        outcome.notes.append(Said("grading.too_much_output", cell=_start(nb.cells[index].source)))
     return outcome
 
 
@@ -233,10 +235,7 @@ async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
         # the probe's call stays out of the history a later cell could print
         await client.async_execute_cell(cell, index, store_history=check is None)
     except DeadKernelError:
-        outcome.notes.append(
-            f"The kernel stopped in the cell starting {_start(source)} (the code exited the "
-            "process or ran out of memory); cells after it were not run."
-        )
+        outcome.notes.append(Said("grading.kernel_died", cell=_start(source)))
         return True
     finally:
         cell.source = source
@@ -257,10 +256,8 @@ async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
     if check is not None and content.get("status") == "ok":
         outcome.observations[check.grade_id] = read_observations(run.results, nonce)
     if content.get("ename") == TIMEOUT_ENAME:
-        outcome.notes.append(
-            f"The cell starting {_start(cell.source)} ran past its time limit ({client.timeout} s) and was interrupted."
-        )
+        outcome.notes.append(Said("grading.cell_timeout", cell=_start(cell.source), seconds=client.timeout))
         if not await responsive(client, min(15.0, max(3.0, client.timeout))):
-            outcome.notes.append("The kernel did not stop when interrupted; cells after it were not run.")
+            outcome.notes.append(Said("grading.kernel_stuck"))
             return True
     return False

@@ -5,9 +5,8 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from ..languages import ENGLISH, METADATA_KEY, say
 from .cells import has_hidden_tests, strip_hidden_tests
-
-HIDDEN_NOTE = "(Hidden tests ran here; they are not shown.)"
 
 
 class HideAnswerKey(Preprocessor):
@@ -16,17 +15,22 @@ class HideAnswerKey(Preprocessor):
 
     enabled = Bool(True)
 
+    def preprocess(self, nb, resources):
+        resources["course_language"] = nb.metadata.get(METADATA_KEY, {}).get("language", ENGLISH)
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not has_hidden_tests(cell.source):
             return cell, resources
-        cell.source = strip_hidden_tests(cell.source).rstrip() + "\n# " + HIDDEN_NOTE
+        lang = resources.get("course_language", ENGLISH)
+        cell.source = strip_hidden_tests(cell.source).rstrip() + "\n# " + say("grading.hidden_tests", lang)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         cell.outputs = [
             {
                 "output_type": "error",
                 "ename": e.get("ename", "Error"),
-                "evalue": "a test in this cell failed",
-                "traceback": [f"{e.get('ename', 'Error')}: a test in this cell failed (hidden details are not shown)"],
+                "evalue": say("grading.hidden_failure", lang),
+                "traceback": [say("grading.hidden_failure_line", lang, error=e.get("ename", "Error"))],
             }
             for e in errors
         ]

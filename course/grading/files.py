@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..languages import Said
 from .layout import CourseLayout
 from .template import LessonTemplate
 
@@ -43,15 +44,15 @@ def read_file(path: Path, cap: int) -> tuple[bytes | None, str | None]:
         return None, None
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return None, "is a link (only regular files are graded)"
-        return None, f"could not be read ({err.strerror})"
+            return None, Said("grading.is_link")
+        return None, Said("grading.unreadable", error=err.strerror)
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            return None, "is not a regular file"
+            return None, Said("grading.not_regular")
         data = handle.read(cap + 1)
     if len(data) > cap:
-        return None, f"is larger than {cap / 1e6:g} MB"
+        return None, Said("grading.too_large", megabytes=f"{cap / 1e6:g}")
     return data, None
 
 
@@ -61,7 +62,7 @@ def read_submission(layout: CourseLayout, student: str, lesson: str, template: L
     folder = layout.submission_dir(student, lesson)
     if folder.parent.is_symlink() or folder.is_symlink() or not folder.is_dir():
         for name in template.notebooks:
-            files.problems[f"{name}.ipynb"] = "is in a submission folder that is a link (only folders are graded)"
+            files.problems[f"{name}.ipynb"] = Said("grading.folder_link")
         return files
     for name in template.notebooks:
         data, problem = read_file(folder / f"{name}.ipynb", NOTEBOOK_BYTES)

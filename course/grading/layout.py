@@ -116,6 +116,12 @@ class CourseLayout:
     def release_notebook(self, lesson: str, name: str | None = None) -> Path:
         return self.release / lesson / f"{name or lesson}.ipynb"
 
+    def translated_release_dir(self, lesson: str, lang: str) -> Path:
+        """The student version in Korean or Japanese: ``release/<lang>/<lesson>/``, the same assignment (folder
+        and notebook names, cell and grade ids) with its markdown translated, so a submission from it is
+        graded exactly as one from ``release/<lesson>/``."""
+        return self.release / lang / lesson
+
     def answer_key_file(self, lesson: str) -> Path:
         return self.answer_keys / f"{lesson}.json"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import nbformat
 from nbformat import NotebookNode
 
+from ..languages import ENGLISH, Said, in_language, say
 from .files import ANSWERS, SubmissionFiles
 from .template import LessonTemplate
 
@@ -19,21 +20,23 @@ def files_notes(lesson: LessonTemplate, files: SubmissionFiles, problem: str | N
     why = files.problems.get(ANSWERS)
     if quizzes:
         if problem:
-            notes.append(f"{problem}; graded questions score 0.")
+            notes.append(Said("grading.answers_problem", problem=problem))
         elif why:
-            notes.append(f"{ANSWERS} {why}; graded questions score 0.")
+            notes.append(Said("grading.answers_unusable", answers=ANSWERS, why=why))
         elif files.answers is None:
-            notes.append(f"No {ANSWERS} was submitted; graded questions score 0.")
+            notes.append(Said("grading.no_answers", answers=ANSWERS))
     if files.ignored:
         shown = ", ".join(f"`{name}`" for name in files.ignored)
-        notes.append(f"Other files in the submission were not used: {shown}.")
+        notes.append(Said("grading.ignored", files=shown))
     return notes
 
 
-def add_notes_cell(notebook: NotebookNode, notes: list[str]) -> None:
-    """Put ``notes`` in a marked markdown cell at the top of the graded notebook (nothing when there are none)."""
+def add_notes_cell(notebook: NotebookNode, notes: list[str], lang: str = ENGLISH) -> None:
+    """Put ``notes`` in a marked markdown cell at the top of the graded notebook (nothing when there are none), in
+    the language the student worked in."""
     if notes:
-        note = nbformat.v4.new_markdown_cell("**Grading notes**\n\n" + "\n".join(f"- {n}" for n in notes))
+        lines = "\n".join(f"- {in_language(n, lang)}" for n in notes)
+        note = nbformat.v4.new_markdown_cell(f"**{say('grading.header', lang)}**\n\n{lines}")
         note.metadata[NOTES_MARK] = True
         note["id"] = "grading-notes"
         notebook.cells.insert(0, note)

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import nbformat
 
+from ..languages import METADATA_KEY
 from .execute import RunSettings, run_submission
 from .exercise import Check
 from .files import ANSWERS, SubmissionFiles, parse_answers
 from .notes import add_notes_cell, files_notes
-from .rebuild import rebuild_submission
+from .rebuild import rebuild_submission, submission_language
 from .score import score_notebook
 from .template import LessonTemplate
 
@@ -80,6 +81,7 @@ def _grade_notebook(job: Job, name: str, answers: dict[str, list[str]], result: 
     template = job.template.notebooks[name]
     data, problem = job.files.notebooks.get(name), job.files.problems.get(f"{name}.ipynb")
     notebook, notes, why = rebuild_submission(template, data, problem)
+    lang = submission_language(data)
     result.notes += notes
     observations: dict[str, list | None] = {}
     if not why:
@@ -90,6 +92,7 @@ def _grade_notebook(job: Job, name: str, answers: dict[str, list[str]], result: 
         result.built.update(outcome.built)
         result.notes += outcome.notes
     result.scores[name], result.comments[name] = score_notebook(template, notebook, answers, job.checks, observations)
-    add_notes_cell(notebook, result.notes)
+    add_notes_cell(notebook, result.notes, lang)
+    notebook.metadata[METADATA_KEY] = {"language": lang}  # the feedback's hidden-test lines follow it
     nbformat.validate(notebook)
     result.notebooks[name] = nbformat.writes(notebook)

@@ -13,6 +13,7 @@ import json
 import nbformat
 from nbformat import NotebookNode
 
+from ..languages import ENGLISH, LANGUAGES, METADATA_KEY, Said
 from .cells import FLAGS, cell_source, grade_id_of, nbgrader
 from .template import NotebookTemplate
 
@@ -59,12 +60,12 @@ def rebuild(template: NotebookTemplate, cells: list) -> tuple[NotebookNode, list
                 continue  # a second copy of a trusted cell would only run it twice
         extras[current].append(_plain(cell["cell_type"], source))
     if malformed:
-        notes.append(f"{malformed} cell(s) were not valid notebook cells and were ignored.")
+        notes.append(Said("grading.malformed", count=malformed))
     for grade_id, count in copies.items():
-        notes.append(f"Cell {grade_id} appeared {count} times; only the first copy counts as that cell.")
+        notes.append(Said("grading.duplicated", cell=grade_id, count=count))
     order = list(template.specs)
     if [g for g in order if g in anchors] != seen_order:
-        notes.append("Cells were out of order; they were graded in the lesson's order.")
+        notes.append(Said("grading.out_of_order"))
 
     out = list(extras[None])
     for grade_id, spec in template.specs.items():
@@ -72,18 +73,18 @@ def rebuild(template: NotebookTemplate, cells: list) -> tuple[NotebookNode, list
         if spec.kind in ("solution", "manual"):
             source = found[0] if found else spec.released
             if not found:
-                notes.append(f"The exercise cell {grade_id} was missing; it was graded as unanswered.")
+                notes.append(Said("grading.exercise_missing", cell=grade_id))
         else:
             source = spec.source
             if not found:
-                notes.append(f"Cell {grade_id} was missing; it was restored.")
+                notes.append(Said("grading.cell_missing", cell=grade_id))
             elif found[0].strip() != spec.released.strip():
-                notes.append(f"Cell {grade_id} was changed; the original was restored.")
+                notes.append(Said("grading.cell_changed", cell=grade_id))
         if found:
             theirs = nbgrader(found[1])
             ours = spec.metadata["nbgrader"]
             if found[1].get("cell_type") != spec.cell_type or any(theirs.get(k) != ours.get(k) for k in FLAGS):
-                notes.append(f"The type or grading metadata of cell {grade_id} was changed; the original was restored.")
+                notes.append(Said("grading.metadata_changed", cell=grade_id))
         cell = _plain(spec.cell_type, source)
         cell.metadata = copy.deepcopy(spec.metadata)
         out.append(cell)
@@ -99,15 +100,25 @@ def parse_notebook(data: bytes) -> tuple[list | None, str | None]:
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        return None, f"is not valid JSON ({str(err).split(':')[0]})"
+        return None, Said("grading.not_json", error=str(err).split(":")[0])
     if isinstance(raw, dict) and "worksheets" in raw:
         try:
             raw = nbformat.reads(data.decode("utf-8"), as_version=4)
         except Exception as err:  # nbformat raises many kinds for a broken old notebook
-            return None, f"is not a notebook nbformat can read ({type(err).__name__})"
+            return None, Said("grading.not_readable", error=type(err).__name__)
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
-        return None, "is not a Jupyter notebook (it has no list of cells)"
+        return None, Said("grading.no_cells")
     return raw["cells"], None
+
+
+def submission_language(data: bytes | None) -> str:
+    """The language of the release the student worked in (recorded in the notebook's metadata), for the notes and
+    feedback they read; English when unknown. Grading itself never depends on it."""
+    try:
+        lang = json.loads(data)["metadata"][METADATA_KEY]["language"]
+    except (TypeError, ValueError, KeyError, RecursionError):
+        return ENGLISH
+    return lang if lang in LANGUAGES else ENGLISH
 
 
 def rebuild_submission(
@@ -120,16 +131,12 @@ def rebuild_submission(
     notes hold only that reason."""
     cells, why = (None, None) if data is None else parse_notebook(data)
     if data is None:
-        why = problem or "was not submitted"
+        why = problem or Said("grading.not_submitted")
     notebook, notes, found = rebuild(template, cells) if cells is not None else (None, [], False)
     if cells is not None and not found:
         has_ids = any(nbgrader(c).get("grade_id") for c in cells if isinstance(c, dict))
-        why = (
-            "holds no cell of this lesson (is it another lesson's notebook?)"
-            if has_ids
-            else "holds no cell of this lesson (its nbgrader metadata is missing)"
-        )
+        why = Said("grading.other_lesson") if has_ids else Said("grading.no_metadata")
     if why:
         notebook, _, _ = rebuild(template, template.cells)
-        notes = [f"{template.name}.ipynb {why}; it was graded as blank and not run."]
+        notes = [Said("grading.ungradable", notebook=template.name, why=why)]
     return notebook, notes, why

@@ -4,8 +4,13 @@ version of every lesson, then prove it leaks nothing."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import nbformat
+
+from ..languages import TRANSLATED
+from ..languages.translations import translate_notebook
 from . import cells
 from .authoring import write_lesson_test_cells
 from .layout import CourseLayout
@@ -37,14 +42,34 @@ def release(root: Path, wanted: list[str] | None = None, db_url: str | None = No
             *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
         )
         released.append(layout.release_dir(lesson))
-    problems = verify_release(layout.root, [p.name for p in released])
+        for lang in TRANSLATED:
+            released.append(write_translated_release(layout, lesson, lang))
+    problems = verify_release(layout.root, sorted({p.name for p in released}))
     if problems:
         raise CourseError("The release leaks answers:\n" + "\n".join(problems))
     return released
 
 
+def write_translated_release(layout: CourseLayout, lesson: str, lang: str) -> Path:
+    """``release/<lang>/<lesson>/``: the English release folder with each notebook's markdown translated.
+
+    A cell without an up-to-date translation stays in English (``course translations check`` names it)."""
+    target = layout.translated_release_dir(lesson, lang)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(layout.release_dir(lesson), target)
+    for notebook in target.glob("*.ipynb"):
+        translated, _ = translate_notebook(read_notebook(notebook), lesson, lang)
+        nbformat.write(nbformat.from_dict(translated), notebook)
+    return target
+
+
+def read_notebook(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return read_notebook(path)["cells"]
 
 
 def secret_snippets(source_notebook: Path) -> list[str]:
@@ -67,8 +92,9 @@ def verify_release(root: Path, wanted: list[str]) -> list[str]:
     """Problems found in the release folder: solution or hidden-test text, answers files, outputs."""
     layout = CourseLayout.load(root)
     problems = []
-    for lesson in wanted:
-        folder = layout.release_dir(lesson)
+    folders = [(lesson, layout.release_dir(lesson)) for lesson in wanted]
+    folders += [(lesson, layout.translated_release_dir(lesson, lang)) for lesson in wanted for lang in TRANSLATED]
+    for lesson, folder in folders:
         for path in folder.rglob("*"):
             if path.is_file() and path.name.startswith("answers") and path.suffix == ".json":
                 problems.append(f"{path.relative_to(layout.root)}: answers file in the release")

@@ -64,16 +64,19 @@ def write_submission(
     lesson: str,
     solve: set[str] | None = None,
     answers: dict[str, list[str]] | None = None,
+    language: str = "en",
 ) -> Path:
-    """Create the submission folder of ``student`` from the release, solving ``solve`` (None: all, set():
-    none), with ``answers`` as its answers.json (None: no answers file)."""
+    """Create the submission folder of ``student`` from the release in ``language`` (``release/<lesson>/`` or
+    ``release/<lang>/<lesson>/``), solving ``solve`` (None: all, set(): none), with ``answers`` as its
+    answers.json (None: no answers file)."""
     folder = layout.submission_dir(student, lesson)
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(layout.release_dir(lesson), folder)
-    for notebook in layout.release_dir(lesson).glob("*.ipynb"):
+    released = layout.release_dir(lesson) if language == "en" else layout.translated_release_dir(lesson, language)
+    shutil.copytree(released, folder)
+    for notebook in released.glob("*.ipynb"):
         solved = solved_notebook(notebook, layout.source_notebook(lesson, notebook.stem), solve)
-        (folder / notebook.name).write_text(json.dumps(solved, indent=1), encoding="utf-8")
+        (folder / notebook.name).write_text(json.dumps(solved, indent=1, ensure_ascii=False), encoding="utf-8")
     if answers is not None:
         (folder / ANSWERS).write_text(json.dumps({"format": 1, "answers": answers}), encoding="utf-8")
     return folder

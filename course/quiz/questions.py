@@ -1,21 +1,27 @@
 """Quiz questions as data: one JSON file per lesson and language.
 
-``questions/<lesson>.<lang>.json`` holds ``{"questions": [...]}``; each question
+``questions/<lesson>.en.json`` holds ``{"questions": [...]}``; each question
 has an ``id``, a ``kind`` (``practice`` or ``graded``), ``multiple`` (bool), a
 ``prompt`` and ``options`` (``id``, ``text`` and, for practice questions, an
 ``explanation``). Practice questions carry their ``answer``; graded questions
 never do: their key lives only in the instructor's hidden tests.
+
+``questions/<lesson>.ko.json`` and ``.ja.json`` translate the text only (see
+``course.languages.translations``): ids, kinds, answers and option order always
+come from English, and a question whose English changed since it was translated
+is shown in English until its translation follows.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
-DEFAULT_LANGUAGE = "en"
+from course import languages
+
+DEFAULT_LANGUAGE = languages.ENGLISH
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,6 @@ class Question:
     @property
     def graded(self) -> bool:
         return self.kind == "graded"
-
-
-def language() -> str:
-    """The quiz language: ``COURSE_LANG`` if set (for example ``ko`` or ``ja``), else English."""
-    return os.environ.get("COURSE_LANG", DEFAULT_LANGUAGE)
 
 
 def _parse(raw: dict, source: str) -> Question:
@@ -71,15 +72,35 @@ def _parse(raw: dict, source: str) -> Question:
 
 @cache
 def load_questions(lesson: str, lang: str | None = None) -> dict[str, Question]:
-    """All questions of a lesson, by id, in the requested language (falling back to English)."""
+    """All questions of a lesson, by id, in the requested language (default: the reader's)."""
     folder = resources.files("course.quiz") / "questions"
-    lang = lang or language()
-    for candidate in (lang, DEFAULT_LANGUAGE):
-        source = folder / f"{lesson}.{candidate}.json"
-        if source.is_file():
-            raw = json.loads(source.read_text(encoding="utf-8"))
-            return {q["id"]: _parse(q, source.name) for q in raw["questions"]}
-    raise KeyError(f"No quiz questions for lesson {lesson!r}; expected {lesson}.{DEFAULT_LANGUAGE}.json")
+    source = folder / f"{lesson}.{DEFAULT_LANGUAGE}.json"
+    if not source.is_file():
+        raise KeyError(f"No quiz questions for lesson {lesson!r}; expected {source.name}")
+    raw = json.loads(source.read_text(encoding="utf-8"))["questions"]
+    questions = {q["id"]: _parse(q, source.name) for q in raw}
+    lang = lang or languages.current()
+    translation = folder / f"{lesson}.{lang}.json"
+    if lang == DEFAULT_LANGUAGE or not translation.is_file():
+        return questions
+    from course.languages.translations import question_fingerprint
+
+    translated = {q["id"]: q for q in json.loads(translation.read_text(encoding="utf-8"))["questions"]}
+    for english in raw:
+        mine = translated.get(english["id"])
+        if mine and mine.get("english") == question_fingerprint(english):
+            questions[english["id"]] = _translated(questions[english["id"]], mine)
+    return questions
+
+
+def _translated(question: Question, mine: dict) -> Question:
+    """``question`` with the translated prompt and option texts; everything graded stays the English's."""
+    texts = {o["id"]: o for o in mine["options"]}
+    options = tuple(
+        replace(o, text=texts[o.id]["text"], explanation=texts[o.id].get("explanation", o.explanation))
+        for o in question.options
+    )
+    return replace(question, prompt=mine["prompt"], options=options)
 
 
 def get_question(lesson: str, question_id: str, lang: str | None = None) -> Question:

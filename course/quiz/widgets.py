@@ -8,6 +8,8 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from course.languages import say
+
 from .questions import Question, get_question
 from .store import AnswersFileError, read_answers, record_answer
 
@@ -32,9 +34,9 @@ class QuizWidget:
             self.choices = widgets.RadioButtons(options=labels, value=None, layout={"width": "auto"})
         self._restore()
         self._observe()
-        kind = "Graded question" if question.graded else "Practice question"
+        kind = say("quiz.graded") if question.graded else say("quiz.practice")
         header = widgets.HTML(f"<b>{kind}</b> · <code>{question.id}</code><p>{_html(question.prompt)}</p>")
-        hint = "Select all that apply." if question.multiple else "Select one."
+        hint = say("quiz.select_all") if question.multiple else say("quiz.select_one")
         self.box = widgets.VBox(
             [header, widgets.HTML(f"<i>{hint}</i>"), self.choices, self.feedback],
             _dom_classes=["course-quiz"],
@@ -82,27 +84,23 @@ class QuizWidget:
         try:
             backup = record_answer(self.question.id, sorted(self.selection), self.answers_path)
         except OSError as err:
-            self._show(
-                f"⚠️ Could not save your answer ({html.escape(str(err))}). "
-                "Check that the notebook's folder is writable, then click again.",
-                "warning",
-            )
+            self._show(say("quiz.not_saved", error=html.escape(str(err))), "warning")
             return
         self._acknowledge(backup=backup)
 
     def _acknowledge(self, restored: bool = False, backup: Path | None = None) -> None:
         chosen = ", ".join(sorted(self.selection))
-        parts = [f"✅ Answer recorded: <b>{chosen}</b>" + (" (restored from your answers file)" if restored else "")]
+        parts = [say("quiz.recorded", chosen=chosen) + (say("quiz.restored") if restored else "")]
         if backup is not None:
-            parts.append(f"Your damaged answers file was kept as <code>{html.escape(backup.name)}</code>.")
+            parts.append(say("quiz.backup", name=html.escape(backup.name)))
         if not self.question.graded:
             right = self.selection == set(self.question.answer)
-            parts.append("<b>Correct.</b>" if right else "<b>Not quite.</b> Try again.")
+            parts.append(say("quiz.correct") if right else say("quiz.not_quite"))
             for option in self.question.options:
                 if option.id in self.selection:
                     parts.append(f"<i>{_html(option.text)}</i>: {_html(option.explanation)}")
         else:
-            parts.append("This question is graded when you submit; change your answer any time before.")
+            parts.append(say("quiz.graded_later"))
         self._show("<br>".join(parts), "recorded")
 
     def _show(self, message: str, state: str) -> None:

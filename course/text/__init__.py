@@ -1,1 +1,2 @@
-"""Text: real offline tokenizers, the course's own passages, small word vocabularies."""
+"""Text: real offline tokenizers, the course's own passages, parallel texts from its translations, small word
+vocabularies."""

@@ -1,8 +1,10 @@
 """The student's loop in a real JupyterLab, driven in headless Chromium through Playwright.
 
-For every lesson in release/: run up to the first quiz, click an option, see "Answer recorded" and find
-it in answers.json, restart the kernel and see the choice restored, run the whole lesson (plots render as
-images, progress bars show), and press nbgrader's Validate. Screenshots go to test-artifacts/browser/.
+For every lesson in release/: run the whole lesson (plots render as images, progress bars show), click an
+option of each quiz, see "Answer recorded" and find it in answers.json, restart the kernel and see the choices
+restored, and, in lesson 00 which teaches it, press nbgrader's Validate. In Korean and Japanese (release/ko/,
+release/ja/): a lesson runs with its text, plots and quiz in that language, and no character is missing from
+the plots' fonts. Screenshots go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -22,11 +24,17 @@ from pathlib import Path
 import pytest
 
 from course.grading.samples import answer_key, solved_notebook
+from course.languages import TRANSLATED, say
+from course.languages.translations import load_lesson
 from tests.conftest import LAYOUT, ROOT, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-RELEASED = sorted(p.name for p in LAYOUT.release.iterdir() if p.is_dir())
+RELEASED = LAYOUT.lessons()
+# Validate re-runs the whole notebook; the visible tests it runs are nbval's and the grading round trip's too, so
+# the button is pressed in the lesson that teaches it, not in every lesson again.
+VALIDATED = "00-orientation"
+TRANSLATED_LESSON = "01-beyond-the-prompt"  # fast, and its plots and tables carry computed text
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -49,11 +57,16 @@ else:
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 over a copy of release/ whose exercises are solved; stopped by PID."""
     root = tmp_path_factory.mktemp("lab")
-    for lesson in RELEASED:
-        shutil.copytree(LAYOUT.release_dir(lesson), root / lesson)
-        for notebook in (root / lesson).glob("*.ipynb"):
+    folders = [(lesson, LAYOUT.release_dir(lesson), root / lesson) for lesson in RELEASED]
+    folders += [
+        (TRANSLATED_LESSON, LAYOUT.translated_release_dir(TRANSLATED_LESSON, lang), root / lang / TRANSLATED_LESSON)
+        for lang in TRANSLATED
+    ]
+    for lesson, released, folder in folders:
+        shutil.copytree(released, folder)
+        for notebook in folder.glob("*.ipynb"):
             solved = solved_notebook(notebook, LAYOUT.source_notebook(lesson, notebook.stem))
-            notebook.write_text(json.dumps(solved))
+            notebook.write_text(json.dumps(solved, ensure_ascii=False), encoding="utf-8")
     port, token = free_port(), secrets.token_hex(16)
     settings = root / ".lab-settings"
     # render every cell (no windowing, so cell N in the DOM is cell N of the notebook), and no news pop-up
@@ -69,6 +82,7 @@ def lab(tmp_path_factory):
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         JUPYTERLAB_SETTINGS_DIR=str(settings),
     )
+    env.pop("COURSE_LANG", None)  # each notebook's own language decides, as for a student
     log = (root / "jupyter.log").open("w")
     server = subprocess.Popen(
         [
@@ -254,6 +268,9 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
         if nb.cell(index).get_by_text("restored from your answers file").count() == 0:
             nb.fail(f"{lesson}: {question} not restored after a kernel restart")
 
+    if lesson != VALIDATED:
+        page.close()
+        return
     # leave the graded answers right, so that Validate below checks a fully solved notebook
     from course.quiz.store import record_answer
 
@@ -272,3 +289,45 @@ def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
 def pytest_generate_tests(metafunc):
     if "lesson_name" in metafunc.fixturenames:
         metafunc.parametrize("lesson_name", RELEASED)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_a_lesson_reads_in_its_language(lab, browser, lang):
+    """The translated release as a student opens it: markdown, printed and plotted text and the quiz widget in
+    its language, every plot's characters in its fonts (matplotlib warns of a missing glyph in the output)."""
+    lesson = TRANSLATED_LESSON
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    nb = Notebook(page, ARTIFACTS / f"{lang}-{lesson}-failure.png")
+    page.goto(f"{lab['url']}/lab/tree/{lang}/{lesson}/{lesson}.ipynb?reset&token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000
+    )
+    nb.wait_idle()
+    nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    nb.wait_idle()
+    panel = nb.panel()
+    if page.locator(f"{panel} .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count():
+        nb.fail(f"{lang}: a cell raised an error when run in JupyterLab")
+    outputs = page.locator(f"{panel} .jp-OutputArea-output").all_inner_texts()
+    missing = [text for text in outputs if "missing from font" in text or "findfont" in text]
+    if missing:
+        nb.fail(f"{lang}: plots lack a font for some characters: {missing[0][:200]}")
+    title = next(iter(load_lesson(lesson, lang).values()))["text"].splitlines()[0].lstrip("# ")
+    if title.strip() not in page.locator(f"{panel} .jp-MarkdownOutput h1").first.inner_text():
+        nb.fail(f"{lang}: the lesson's title is not the translated one")
+    plot = page.locator(f"{panel} .jp-OutputArea-output img").first
+    plot.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"{lang}-{lesson}-plot.png"))
+    index, question = _quiz_cells(lesson)[0]
+    cell = nb.cell(index)
+    cell.locator(".course-quiz").wait_for(timeout=30_000)
+    cell.locator(".widget-radio-box label, .widget-checkbox input").first.click()
+    recorded = say("quiz.recorded", lang, chosen="").split("<b>")[0].strip()
+    try:
+        cell.get_by_text(recorded).wait_for(timeout=15_000)
+    except Exception:
+        nb.fail(f"{lang}: the quiz did not answer {recorded!r}")
+    cell.screenshot(path=str(ARTIFACTS / f"{lang}-{lesson}-{question}.png"))
+    page.close()

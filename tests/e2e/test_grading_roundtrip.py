@@ -1,5 +1,7 @@
 """Every lesson goes through release and `course grade --workers 2`: all correct gets full marks, blank gets 0,
-and a submission that takes every exercise from the course's reference solutions gets only its quiz points."""
+and a submission that takes every exercise from the course's reference solutions gets only its quiz points.
+Submissions made from the Korean and Japanese releases get exactly the scores the English ones get, and their
+feedback is in their language."""
 
 import json
 
@@ -7,7 +9,8 @@ import pytest
 
 from course.grading import cells
 from course.grading.grade import grade
-from course.grading.samples import answer_key, write_submission
+from course.grading.samples import answer_key, write_submission, wrong_choice
+from course.quiz.questions import load_questions
 from course.references import exercises
 from tests.conftest import LAYOUT, LESSONS
 from tests.grading_helpers import assert_feedback_hides_key, points, quiz_points, scores
@@ -41,6 +44,8 @@ def test_all_correct_and_blank_submissions_of_every_lesson(course_copy):
         write_submission(course, "ben", lesson, solve=set(), answers=None)
         key = answer_key(LAYOUT, lesson)
         lean_on_references(write_submission(course, "cy", lesson, solve=set(), answers=key), lesson)
+        write_submission(course, "ada-ko", lesson, solve=None, answers=key, language="ko")
+        write_submission(course, "dee-ja", lesson, solve=None, answers=one_wrong(lesson, key), language="ja")
 
     result = grade(course.root, workers=2)
     assert result.failures == [] and result.grading_seconds > 0
@@ -51,4 +56,34 @@ def test_all_correct_and_blank_submissions_of_every_lesson(course_copy):
         assert grades[(lesson, "ben")] == (0.0, full), f"{lesson}: blank must get 0"
         quizzes = quiz_points(LAYOUT.source_notebook(lesson))
         assert grades[(lesson, "cy")] == (quizzes, full), f"{lesson}: references are out of reach while grading"
+        assert grades[(lesson, "ada-ko")] == (full, full), f"{lesson}: all correct in Korean must get full marks"
+        lost = points_of_question(lesson, first_graded(lesson))
+        assert grades[(lesson, "dee-ja")] == (full - lost, full), f"{lesson}: one wrong answer in Japanese"
         assert_feedback_hides_key(course.root, lesson)
+        for student, title in (("ada-ko", "ko"), ("dee-ja", "ja")):
+            page = next((course.feedback / student / lesson).glob("*.html")).read_text(encoding="utf-8")
+            assert lesson_title(lesson, title) in page, f"{lesson}: {student}'s feedback is not in their language"
+
+
+def first_graded(lesson: str) -> str:
+    return sorted(answer_key(LAYOUT, lesson))[0]
+
+
+def one_wrong(lesson: str, key: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The answer key with its first graded question answered wrongly."""
+    question = first_graded(lesson)
+    options = [o.id for o in load_questions(lesson, "en")[question].options]
+    return {**key, question: wrong_choice(options, key[question])}
+
+
+def points_of_question(lesson: str, question: str) -> float:
+    notebook = json.loads(LAYOUT.source_notebook(lesson).read_text())["cells"]
+    return sum(cells.points(c) for c in notebook if question in cells.quiz_keys(cells.cell_source(c)))
+
+
+def lesson_title(lesson: str, lang: str) -> str:
+    """The first line of the lesson's translated title cell, as HTML escapes nothing in it."""
+    from course.languages.translations import load_lesson
+
+    first = next(iter(load_lesson(lesson, lang).values()))["text"]
+    return first.splitlines()[0].lstrip("# ").split("·")[-1].strip()[:12]

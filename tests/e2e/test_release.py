@@ -7,6 +7,7 @@ import pytest
 from course.grading import cells
 from course.grading.layout import CourseLayout
 from course.grading.release import verify_release
+from course.languages import TRANSLATED
 from tests.conftest import LAYOUT, LESSONS, ROOT
 
 
@@ -24,6 +25,18 @@ def test_committed_release_is_up_to_date(released):
         for notebook in copy.release_dir(lesson).glob("*.ipynb"):
             ours = json.loads((LAYOUT.release_dir(lesson) / notebook.name).read_text())
             assert json.loads(notebook.read_text()) == ours, f"{notebook.name} is stale: run `course release`"
+        for lang in TRANSLATED:
+            fresh = copy.translated_release_dir(lesson, lang)
+            committed = LAYOUT.translated_release_dir(lesson, lang)
+            names = sorted(p.relative_to(fresh) for p in fresh.rglob("*"))
+            assert names == sorted(p.relative_to(committed) for p in committed.rglob("*")), (
+                f"release/{lang}/{lesson} differs: run `course release` and commit"
+            )
+            for notebook in fresh.glob("*.ipynb"):
+                ours = json.loads((committed / notebook.name).read_text(encoding="utf-8"))
+                assert json.loads(notebook.read_text(encoding="utf-8")) == ours, (
+                    f"release/{lang}/{lesson}/{notebook.name} is stale: run `course release`"
+                )
 
 
 def test_committed_release_leaks_nothing():

@@ -78,3 +78,42 @@ def test_language_falls_back_to_english(monkeypatch):
     load_questions.cache_clear()
     assert "when-graded" in load_questions("00-orientation")
     load_questions.cache_clear()
+
+
+@pytest.mark.parametrize("lang", ["ko", "ja"])
+def test_translated_questions_are_graded_as_the_english_ones(lang):
+    for lesson in LESSONS:
+        english, translated = load_questions(lesson, "en"), load_questions(lesson, lang)
+        assert list(translated) == list(english)
+        for qid, question in english.items():
+            mine = translated[qid]
+            assert (mine.kind, mine.multiple, mine.answer) == (question.kind, question.multiple, question.answer)
+            assert [o.id for o in mine.options] == [o.id for o in question.options]
+            assert mine.prompt != question.prompt, f"{lesson} {qid} is not translated into {lang}"
+
+
+def test_a_question_whose_english_changed_is_shown_in_english(monkeypatch, tmp_path):
+    import shutil
+    from importlib import resources
+
+    from course.quiz import questions as module
+
+    folder = tmp_path / "questions"
+    shutil.copytree(resources.files("course.quiz") / "questions", folder)
+    english = json.loads((folder / "00-orientation.en.json").read_text())
+    first = english["questions"][0]
+    first["prompt"] += " (now asked differently)"
+    (folder / "00-orientation.en.json").write_text(json.dumps(english))
+
+    class Files:
+        def __truediv__(self, name):
+            return tmp_path / name if name == "questions" else None
+
+    monkeypatch.setattr(module.resources, "files", lambda package: Files())
+    load_questions.cache_clear()
+    try:
+        assert load_questions("00-orientation", "ko")[first["id"]].prompt == first["prompt"]
+        second = english["questions"][1]
+        assert load_questions("00-orientation", "ko")[second["id"]].prompt != second["prompt"]
+    finally:
+        load_questions.cache_clear()

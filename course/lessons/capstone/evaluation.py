@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from course.languages import say
 from course.lessons.capstone.pipelines import Answers, stopped
 from course.lessons.prompting.costs import Rates
 from course.lessons.prompting.helpdesk import Prompted
@@ -21,6 +22,24 @@ BILLED_TOKENIZER = "tekken"
 
 #: ``score(prediction, answer) -> (exact, f1)`` (the lesson's Exercise 1).
 Scorer = Callable[[str, str], tuple[bool, float]]
+
+#: The lesson's pipelines by the English names its code uses, and the text key of the name a reader sees.
+PIPELINE_LABELS = {
+    "zero-shot": "pipeline_zero_shot",
+    "few-shot, 4": "pipeline_few_shot",
+    "fine-tuned": "pipeline_fine_tuned",
+    "fine-tuned + RAG": "pipeline_fine_tuned_rag",
+    "RAG (notes edited)": "pipeline_rag_edited",
+    "fine-tuned (not retrained)": "pipeline_fine_tuned_stale",
+    "fine-tuned + RAG (notes edited)": "pipeline_fine_tuned_rag_edited",
+    "fine-tuned again": "pipeline_fine_tuned_again",
+}
+
+
+def label(name: str) -> str:
+    """A pipeline's name in the reader's language (names such as ``RAG`` and ``3C`` read the same in all)."""
+    key = PIPELINE_LABELS.get(name)
+    return say(f"capstone.{key}") if key else name
 
 
 @dataclass(frozen=True)
@@ -75,7 +94,7 @@ class Prices:
 
     def __post_init__(self) -> None:
         if self.tuned_rate_factor <= 0 or self.dollars_per_example < 0 or self.dollars_per_machine_hour < 0:
-            raise ValueError("Prices cannot be negative, and the tuned-rate factor must be positive.")
+            raise ValueError(say("capstone.error_prices"))
 
     def per_request(self, measured: Measured, tuned: bool) -> float:
         """Dollars per request: billed input and output tokens at the base model's rates, or the tuned ones."""
@@ -103,15 +122,13 @@ class Costed:
 def markdown_table(rows: Sequence[Costed]) -> str:
     """Every pipeline side by side: quality (exact and soft on the raw output, exact after the stop sequence),
     tokens, latency and money."""
-    lines = [
-        "| pipeline | exact, raw | soft (F1), raw | exact, with stop | input tokens | ms / request "
-        "| one-off $ | $ per 1,000 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    columns = ["pipeline", "exact_raw", "soft_raw", "exact_stop", "input_tokens", "ms_per_request", "one_off"]
+    header = [say(f"capstone.col_{column}") for column in columns + ["per_1000"]]
+    lines = ["| " + " | ".join(header) + " |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         m = row.measured
         lines.append(
-            f"| {m.pipeline} | {m.exact_raw:.0%} | {m.soft_raw:.2f} | {m.exact:.0%} | {m.input_tokens:.0f} "
+            f"| {label(m.pipeline)} | {m.exact_raw:.0%} | {m.soft_raw:.2f} | {m.exact:.0%} | {m.input_tokens:.0f} "
             f"| {m.seconds * 1000:.1f} | ${row.upfront:,.2f} | ${row.per_request * 1000:.3f} |"
         )
     return "\n".join(lines)
@@ -127,23 +144,23 @@ def plot_side_by_side(rows: Sequence[Costed], volumes: dict[tuple[str, str], int
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     for row in rows:
         left.scatter(row.per_request * 1000, row.measured.exact, s=30)
-        left.annotate(row.name, (row.per_request * 1000, row.measured.exact), xytext=(4, 3),
+        left.annotate(label(row.name), (row.per_request * 1000, row.measured.exact), xytext=(4, 3),
                       textcoords="offset points", fontsize=7)  # fmt: skip
-    left.set_xlabel("$ per 1,000 requests")
-    left.set_ylabel("exact match, held-out requests")
+    left.set_xlabel(say("capstone.axis_dollars_per_1000"))
+    left.set_ylabel(say("capstone.axis_exact_held_out"))
     left.set_ylim(-0.05, 1.1)
     left.grid(alpha=0.3)
     n = np.linspace(0, horizon, 200)
     for row in rows:
-        right.plot(n, row.upfront + n * row.per_request, label=row.name)
+        right.plot(n, row.upfront + n * row.per_request, label=label(row.name))
     for (a, b), volume in volumes.items():
         if volume and volume <= horizon:
             right.axvline(volume, color="grey", linestyle=":", linewidth=0.8)
-            right.annotate(f"{a} / {b}", (volume, 0), xytext=(3, 3), textcoords="offset points", fontsize=6,
-                           rotation=90)  # fmt: skip
+            pair = f"{label(a)} / {label(b)}"
+            right.annotate(pair, (volume, 0), xytext=(3, 3), textcoords="offset points", fontsize=6, rotation=90)
     right.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    right.set_xlabel("requests served")
-    right.set_ylabel("total cost ($)")
+    right.set_xlabel(say("capstone.axis_requests_served"))
+    right.set_ylabel(say("capstone.axis_total_cost"))
     right.legend(fontsize=7)
     fig.tight_layout()
     return fig

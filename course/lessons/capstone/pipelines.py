@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from course.languages import say
 from course.lessons.prompting import prompts
 from course.lessons.prompting.helpdesk import (
     POLICIES,
@@ -69,7 +70,7 @@ def rag_prompts(
         chosen = pack(request.text, list(texts), budget)
         unknown = [t for t in chosen if t not in by_text]
         if unknown:
-            raise ValueError(f"pack_context returned a passage that is not one of the notes: {unknown[0]!r}.")
+            raise ValueError(say("capstone.error_invented_note", passage=repr(unknown[0])))
         prompted.append(prompts.rag(request, [by_text[t] for t in chosen]))
     return prompted
 
@@ -91,7 +92,7 @@ def generate(model, tokenizer, prompted: Sequence[Prompted]) -> Answers:
     from course.lessons.prompting.prompts import render
 
     texts, seconds = [], []
-    for p in tqdm(prompted, desc="answering", leave=False):
+    for p in tqdm(prompted, desc=say("capstone.progress_answering"), leave=False):
         start = time.perf_counter()
         texts.append(greedy(model, tokenizer, [render(p)], max_new_tokens=MAX_NEW_TOKENS)[0])
         seconds.append(time.perf_counter() - start)
@@ -148,7 +149,7 @@ def fine_tune(base, tokenizer, pairs: Sequence[Request], seed: int = SEED) -> Fi
     model.train()
     start = time.perf_counter()
     training.train(model, batches(), loss_fn, steps=FINE_TUNING["steps"], lr=FINE_TUNING["lr"], weight_decay=0.0,
-                   one_thread=True, desc="LoRA fine-tuning")  # fmt: skip
+                   one_thread=True, desc=say("capstone.progress_fine_tuning"))  # fmt: skip
     seconds = time.perf_counter() - start
     model.eval()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

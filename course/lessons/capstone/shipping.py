@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.languages import say
 from course.lessons.capstone.pipelines import MAX_NEW_TOKENS, stopped
 from course.lessons.prompting.helpdesk import Document, Prompted, Request
 
@@ -108,7 +109,7 @@ def measure_runtimes(
         raise ValueError("measure_runtimes needs at least one prompt.")
     prompt_ids = [tokenizer(render(p), add_special_tokens=False)["input_ids"] for p in prompted]
     results = []
-    for name, (decode, path) in tqdm(runtimes.items(), desc="measuring runtimes"):
+    for name, (decode, path) in tqdm(runtimes.items(), desc=say("capstone.progress_runtimes")):
         right = 0
         for ids, p in zip(prompt_ids, prompted, strict=True):
             reply = tokenizer.decode(decode(list(ids), MAX_NEW_TOKENS), skip_special_tokens=True).strip()
@@ -123,7 +124,8 @@ def measure_runtimes(
 
 
 def markdown_table(results: Sequence[RuntimeResult]) -> str:
-    lines = ["| runtime | exact match | file size | tokens/s |", "| --- | ---: | ---: | ---: |"]
+    header = [say(f"capstone.col_{column}") for column in ("runtime", "exact_match", "file_size", "tokens_per_second")]
+    lines = ["| " + " | ".join(header) + " |", "| --- | ---: | ---: | ---: |"]
     for r in results:
         lines.append(f"| {r.runtime} | {r.exact:.0%} | {r.size_bytes / 1024:,.0f} KiB | {r.tokens_per_second:,.0f} |")
     return "\n".join(lines)
@@ -149,7 +151,7 @@ class Assistant:
         if kind not in ("route", "answer"):
             raise ValueError(f"kind is 'route' (a ticket) or 'answer' (a question), not {kind!r}.")
         if not text.strip():
-            raise ValueError("Type a ticket or a question first.")
+            raise ValueError(say("capstone.error_empty_request"))
         request = Request(kind, text.strip(), answer="", candidates=(), source="")
         ids = self.tokenizer(render(self.prompt(request, self.documents)), add_special_tokens=False)["input_ids"]
         reply = self.tokenizer.decode(self.decode(list(ids), MAX_NEW_TOKENS), skip_special_tokens=True)
@@ -161,9 +163,10 @@ def assistant_widget(assistant: Assistant):
     notebook."""
     import ipywidgets as widgets
 
-    text = widgets.Text(placeholder="Type a ticket or a question about Quill", layout=widgets.Layout(width="60%"))
-    kind = widgets.ToggleButtons(options=[("ticket", "route"), ("question", "answer")], value="answer")
-    button = widgets.Button(description="Ask")
+    text = widgets.Text(placeholder=say("capstone.widget_placeholder"), layout=widgets.Layout(width="60%"))
+    choices = [(say("capstone.widget_ticket"), "route"), (say("capstone.widget_question"), "answer")]
+    kind = widgets.ToggleButtons(options=choices, value="answer")
+    button = widgets.Button(description=say("capstone.widget_ask"))
     out = widgets.Output()
 
     def on_click(_):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course.languages import say
 from course.lessons.edge.export import EdgeFiles, size_bytes
 from course.lessons.edge.runtimes import (
     GenerateFn,
@@ -24,6 +25,7 @@ from course.lessons.edge.runtimes import (
     ort_logits,
     torch_logits,
 )
+from course.lessons.edge.text import columns, pad
 from course.runtime import single_thread
 from course.timing import Timing, measure_interleaved
 
@@ -82,7 +84,7 @@ def benchmark(
     # One thread for every runtime: the same work on the same core, and no time lost handing tiny matrix
     # products between threads (on a busy 2-core machine that can make PyTorch a hundred times slower).
     # The runtimes take turns call by call, so a burst of other work slows them all alike.
-    with single_thread(), tqdm(total=3 + len(BACKENDS), desc="benchmark") as bar:
+    with single_thread(), tqdm(total=3 + len(BACKENDS), desc=say("edge.progress_benchmark")) as bar:
         loads = measure_interleaved(loaders, repeats=3, warmup=1)
         runs = [wrap(load()) for wrap, load in zip(wraps, loaders, strict=True)]
         bar.update()
@@ -128,10 +130,11 @@ def ratios(results: Sequence[EdgeResult], baseline: str = BACKENDS[0]) -> dict[s
 def format_table(results: Sequence[EdgeResult]) -> str:
     """The measurements as a fixed-width text table."""
     header = (
-        f"{'runtime':<14}{'size MB':>9}{'load ms':>9}{'latency ms':>12}{'IQR ms':>8}"
-        f"{'tokens/s':>10}{'max |dlogit|':>14}{'exact match':>13}"
+        f"{pad(say('edge.col_runtime'), 14)}{pad(say('edge.col_size_mb'), 9, '>')}"
+        f"{pad(say('edge.col_load_ms'), 9, '>')}{pad(say('edge.col_latency_ms'), 12, '>')}{'IQR ms':>8}"
+        f"{'tokens/s':>10}{'max |dlogit|':>14}{pad(say('edge.col_exact_match'), 13, '>')}"
     )
-    lines = [header, "-" * len(header)]
+    lines = [header, "-" * columns(header)]
     for r in results:
         lines.append(
             f"{r.name:<14}{r.size_bytes / 1e6:>9.2f}{r.load.median * 1e3:>9.1f}"

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from course.languages import say
+from course.lessons.edge.text import columns, pad
 from course.models.bandwidth import decode_bytes_per_token, decode_tokens_per_second_bound
 from course.models.configs import MODEL_NAMES, model_card
 from course.models.fit import CPU, GPU, NO_FIT, inference_memory, place
@@ -26,11 +28,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-RUNTIMES = {
-    GPU: "Ollama (llama.cpp, GGUF) with every layer on the GPU, or ONNX Runtime with a GPU provider",
-    CPU: "Ollama (llama.cpp, GGUF) or ONNX Runtime on the CPU; memory bandwidth sets the speed",
-    NO_FIT: "nothing on this laptop: pick a smaller model, a lower precision or a shorter context",
-}
+#: The runtime this course would pick for each placement (keys of the course's text, ``course.languages.say``).
+RUNTIMES = {GPU: "edge.runtime_gpu", CPU: "edge.runtime_cpu", NO_FIT: "edge.runtime_no_fit"}
+
+
+def placement_label(placement: str) -> str:
+    """Where a row runs, in the reader's language (``GPU (VRAM)`` and ``CPU (RAM)`` read the same in every one)."""
+    return say("edge.no_fit") if placement == NO_FIT else placement
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ class BudgetRow:
 
     @property
     def runtime(self) -> str:
-        """The runtime this course would pick for the placement."""
-        return RUNTIMES[self.placement]
+        """The runtime this course would pick for the placement, in the reader's language."""
+        return say(RUNTIMES[self.placement])
 
     def decode_tokens_per_second(self, bandwidth_gb_s: float) -> float:
         """An upper bound on generation speed: each new token reads the active weights and the KV cache once.
@@ -121,14 +125,17 @@ def speed_bound(row: BudgetRow, ram_bandwidth_gb_s: float, vram_bandwidth_gb_s: 
 def format_budget(rows: Sequence[BudgetRow], ram_bandwidth_gb_s: float, vram_bandwidth_gb_s: float) -> str:
     """The budget as a fixed-width text table, with the bandwidth bound on tokens/s where the model fits."""
     header = (
-        f"{'model':<22}{'prec':>6}{'weights GiB':>13}{'KV GiB':>8}{'total GiB':>11}  {'runs on':<14}{'<= tok/s':>9}"
+        f"{pad(say('edge.col_model'), 22)}{pad(say('edge.col_precision'), 6, '>')}"
+        f"{pad(say('edge.col_weights_gib'), 13, '>')}{'KV GiB':>8}{pad(say('edge.col_total_gib'), 11, '>')}  "
+        f"{pad(say('edge.col_runs_on'), 14)}{'<= tok/s':>9}"
     )
-    lines = [header, "-" * len(header)]
+    lines = [header, "-" * columns(header)]
     for r in rows:
         bound = speed_bound(r, ram_bandwidth_gb_s, vram_bandwidth_gb_s)
+        runs_on = pad(placement_label(r.placement), 14)
         lines.append(
             f"{r.model:<22}{r.precision:>6}{r.weight_bytes / GIB:>13.2f}{r.kv_bytes / GIB:>8.2f}"
-            f"{r.total_bytes / GIB:>11.2f}  {r.placement:<14}{'-' if bound is None else f'{bound:.1f}':>9}"
+            f"{r.total_bytes / GIB:>11.2f}  {runs_on}{'-' if bound is None else f'{bound:.1f}':>9}"
         )
     return "\n".join(lines)
 
@@ -149,12 +156,15 @@ def plot_budget(rows: Sequence[BudgetRow], ram_gib: float, vram_gib: float, rese
     ax.axvline(vram_gib, color=colours[GPU], linestyle="--")
     ax.axvline(usable, color=colours[CPU], linestyle="--")
     ax.invert_yaxis()
-    ax.set_xlabel("GiB: weights (coloured by where they run) + KV cache (grey); dashed: VRAM and usable RAM")
-    handles = [Patch(color=colour, label=f"weights, {place}") for place, colour in colours.items()]
-    handles.append(Patch(color="#bbbbbb", label="KV cache"))
+    ax.set_xlabel(say("edge.budget_xlabel"))
+    handles = [
+        Patch(color=colour, label=say("edge.budget_weights_on", place=placement_label(place)))
+        for place, colour in colours.items()
+    ]
+    handles.append(Patch(color="#bbbbbb", label=say("edge.kv_cache")))
     handles.append(plt.Line2D([], [], color=colours[GPU], linestyle="--", label=f"VRAM {vram_gib:g} GiB"))
-    handles.append(plt.Line2D([], [], color=colours[CPU], linestyle="--", label=f"usable RAM {usable:g} GiB"))
+    handles.append(plt.Line2D([], [], color=colours[CPU], linestyle="--", label=say("edge.usable_ram", usable=usable)))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
-    ax.set_title("Which real models fit this laptop?")
+    ax.set_title(say("edge.budget_title"))
     fig.tight_layout()
     return fig

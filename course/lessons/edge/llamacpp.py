@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course.languages import say
 from course.lessons.edge.benchmark import EdgeResult
 from course.lessons.edge.export import size_bytes
 from course.timing import measure_interleaved
@@ -27,6 +28,11 @@ INSTALL_HINT = (
     "llama-cpp-python is not installed: `pip install -e '.[edge]'` builds it from source (a few minutes; "
     "README.md gives the build options that keep it small)."
 )
+
+
+def install_hint() -> str:
+    """:data:`INSTALL_HINT` in the reader's language."""
+    return say("edge.install_llamacpp")
 
 
 def available() -> bool:
@@ -46,7 +52,7 @@ def load_llama(path: str | Path, threads: int = 1) -> llama_cpp.Llama:
     try:
         from llama_cpp import Llama
     except ImportError as error:
-        raise ImportError(INSTALL_HINT) from error
+        raise ImportError(install_hint()) from error
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} does not exist; write it first with gguf.write_gguf(...).")
     return Llama(str(path), n_ctx=0, n_threads=threads, n_threads_batch=threads, logits_all=True, verbose=False)

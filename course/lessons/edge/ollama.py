@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
+from course.languages import say
 from course.lessons.edge.gguf import PRECISIONS, write_gguf
 
 OLLAMA_URL = "http://127.0.0.1:11434"
@@ -135,12 +136,7 @@ def ollama_server_running(url: str = OLLAMA_URL, timeout: float = 1.0) -> bool:
 
 def how_to_install_ollama() -> str:
     """What to do when there is no ``ollama`` command."""
-    return (
-        "No `ollama` command on this machine. Install it from https://ollama.com/download "
-        "(macOS, Windows, Linux), start it with `ollama serve`, then run this cell again: it will "
-        "`ollama create` the model from the Modelfile and ask it one task prompt. On Linux the same page gives a "
-        "one-line install script; the `ollama` package on PyPI is only a client for a running server."
-    )
+    return say("edge.install_ollama")
 
 
 def ollama_create_and_generate(folder: str | Path, model_name: str, prompt: str, timeout: float = 120) -> dict:

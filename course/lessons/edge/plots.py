@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from course.languages import say
 from course.timing import Timing
 
 if TYPE_CHECKING:
@@ -33,14 +34,16 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
 
     names = [r.name for r in results]
     ms = 1e3
+    load_bars = _quartile_bars([r.load for r in results], ms)
+    latency_bars = _quartile_bars([r.latency for r in results], ms)
     palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
     colours = [palette[index % len(palette)] for index in range(len(results))]
     panels = [
-        ("file size (MB)", [r.size_bytes / 1e6 for r in results], None),
-        ("load time (ms)", [r.load.median * ms for r in results], _quartile_bars([r.load for r in results], ms)),
-        ("latency (ms)", [r.latency.median * ms for r in results], _quartile_bars([r.latency for r in results], ms)),
-        ("generation (tokens/s)", [r.tokens_per_second for r in results], None),
-        ("task exact-match (%)", [r.exact_match * 100 for r in results], None),
+        (say("edge.panel_size"), [r.size_bytes / 1e6 for r in results], None),
+        (say("edge.panel_load"), [r.load.median * ms for r in results], load_bars),
+        (say("edge.panel_latency"), [r.latency.median * ms for r in results], latency_bars),
+        (say("edge.panel_generation"), [r.tokens_per_second for r in results], None),
+        (say("edge.panel_exact_match"), [r.exact_match * 100 for r in results], None),
     ]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
     for ax, (title, values, errors) in zip(axes, panels, strict=True):
@@ -61,7 +64,7 @@ def plot_results(results: Sequence[EdgeResult]) -> Figure:
                 fontweight="bold",
             )
     axes[-1].set_ylim(0, 110)
-    fig.suptitle("Same model, every runtime (lower is better for size and time, higher for tokens/s)")
+    fig.suptitle(say("edge.results_title"))
     fig.tight_layout()
     return fig
 
@@ -79,16 +82,16 @@ def plot_sweep(points: Sequence[SweepPoint], bandwidth_gb_s: float | None = None
         speed.plot(megabytes, [p.tokens_per_second(fmt) for p in points], marker="o", label=fmt)
         rate.plot(megabytes, [p.gb_per_second(fmt) for p in points], marker="o", label=fmt)
     if bandwidth_gb_s is not None:
-        rate.axhline(bandwidth_gb_s, color="grey", linestyle="--", label="measured RAM bandwidth (lesson 02)")
+        rate.axhline(bandwidth_gb_s, color="grey", linestyle="--", label=say("edge.measured_bandwidth"))
     for ax in (speed, rate):
         ax.set_xscale("log")
-        ax.set_xlabel("fp32 size of the weight matrix (MB)")
+        ax.set_xlabel(say("edge.sweep_xlabel"))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
     speed.set_yscale("log")
-    speed.set_ylabel("one-token products per second")
-    rate.set_ylabel("weight bytes read (GB/s)")
-    speed.set_title("Decoding one token through one matrix", fontsize=10)
-    rate.set_title("How fast each format streams its weights", fontsize=10)
+    speed.set_ylabel(say("edge.sweep_speed_ylabel"))
+    rate.set_ylabel(say("edge.sweep_rate_ylabel"))
+    speed.set_title(say("edge.sweep_speed_title"), fontsize=10)
+    rate.set_title(say("edge.sweep_rate_title"), fontsize=10)
     fig.tight_layout()
     return fig

@@ -120,13 +120,14 @@ def decode_sweep(sizes: Sequence[int], quantize_int8: Quantizer, repeats: int = 
     """
     from tqdm.auto import tqdm
 
+    from course.languages import say
     from course.lessons.edge.runtimes import load_session
 
     if not sizes or min(sizes) < INT4_BLOCK or any(size % INT4_BLOCK for size in sizes):
         raise ValueError(f"sizes needs at least one matrix size, each a multiple of {INT4_BLOCK}.")
     rng = np.random.default_rng(1)
     points = []
-    for size in tqdm(sizes, desc="matrix sizes"):
+    for size in tqdm(sizes, desc=say("edge.progress_sizes")):
         files = _sweep_files(size, quantize_int8)
         feed = {"X": rng.standard_normal((1, size)).astype(np.float32)}
         runs = [partial(load_session(files[fmt], threads=1).run, None, feed) for fmt in SWEEP_FORMATS]

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from course.cache import cached_folder
+from course.languages import say
 from course.lessons.finetune.instructions import Example, format_prompt
 
 # English -> French. Every colour here is invariable in French, so no agreement is needed.
@@ -153,7 +154,7 @@ def _build_base(folder: Path) -> None:
     examples = original_examples() + word_examples() * (WORD_REPEATS - 1)
     check = original_examples()[::4]
     for round_ in range(BASE_MAX_ROUNDS):
-        desc = f"base model: original ability, round {round_ + 1}"
+        desc = say("finetune.desc_base_round", round=round_ + 1)
         train(model, tokenizer, examples, labels=_cached_models_mask(), seed=SEED + round_, desc=desc, **BASE_TRAINING)
         if exact_match(model, tokenizer, check) >= BASE_TARGET:
             break
@@ -198,7 +199,7 @@ def _build_task(folder: Path) -> None:
         task_examples("train"),
         labels=_cached_models_mask(),
         seed=SEED,
-        desc="LoRA: new task",
+        desc=say("finetune.desc_task_lora"),
         **TASK_TRAINING,
     )
     model.merge_and_unload().to("cpu").save_pretrained(folder)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from course.languages import say
 from course.runtime import device
 from course.training import IGNORE, collate
 
@@ -34,10 +35,7 @@ def encode(tokenizer, examples: Sequence[Example], labels: Labels) -> list[tuple
         ids, labs = labels(list(prompt_ids), list(response_ids))
         ids, labs = [int(i) for i in ids], [int(label) for label in labs]
         if len(ids) != len(labs) or ids != prompt_ids + response_ids:
-            raise ValueError(
-                f"{getattr(labels, '__name__', 'labels')} must return (input_ids, labels) of equal length, with "
-                "input_ids the prompt's ids followed by the response's."
-            )
+            raise ValueError(say("finetune.labels_wrong", function=getattr(labels, "__name__", "labels")))
         encoded.append((ids, labs))
     return encoded
 

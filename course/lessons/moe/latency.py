@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from course.languages import say
 from course.models.tiny import build_tiny, model_class, tiny_config, tiny_config_dict
 from course.runtime import single_thread
 from course.timing import Timing, measure
@@ -90,13 +91,17 @@ def contenders(
     )
     return [
         Contender(
-            f"MoE: {num_experts} experts, top-{top_k}",
+            say("moe.contender_moe", experts=num_experts, k=top_k),
             "mixtral-8x7b",
             dict(shared, intermediate_size=intermediate_size, num_local_experts=num_experts, num_experts_per_tok=top_k),
         ),
-        Contender("dense, same active size", "mistral-7b", dict(shared, intermediate_size=top_k * intermediate_size)),
         Contender(
-            "dense, same total size", "mistral-7b", dict(shared, intermediate_size=num_experts * intermediate_size)
+            say("moe.contender_same_active"), "mistral-7b", dict(shared, intermediate_size=top_k * intermediate_size)
+        ),
+        Contender(
+            say("moe.contender_same_total"),
+            "mistral-7b",
+            dict(shared, intermediate_size=num_experts * intermediate_size),
         ),
     ]
 

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from course.languages import say
 from course.timing import Timing
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def plot_breakdown(
     shared parts and one expert) would hold, the real total (the shared parts once, every expert) and what one token
     uses (the shared parts and its k experts)."""
     fig, axes = plt.subplots(1, len(labels), figsize=(5 * len(labels), 3.8), sharey=True, squeeze=False)
-    bars = ["E copies of a dense\nmodel (shared + 1 expert)", "total", "active per token"]
+    bars = [say("moe.bar_copies"), say("moe.bar_total"), say("moe.bar_active")]
     for axis, label, s, p, e, k in zip(axes[0], labels, shared, per_expert, experts, top_k, strict=True):
         shared_parts = [e * s / 1e9, s / 1e9, s / 1e9]
         expert_parts = [e * p / 1e9, e * p / 1e9, k * p / 1e9]
@@ -40,12 +41,12 @@ def plot_breakdown(
             axis.text(x, low + high, f"{low + high:.1f}B", ha="center", va="bottom", fontsize=8)
         axis.set_title(label, fontsize=10)
         axis.tick_params(axis="x", labelsize=8)
-    axes[0][0].set_ylabel("parameters (billions)")
+    axes[0][0].set_ylabel(say("moe.axis_parameters"))
     axes[0][0].set_ylim(0, max(e * (s + p) for e, s, p in zip(experts, shared, per_expert, strict=True)) / 1e9 * 1.2)
     handles = [
-        plt.Rectangle((0, 0), 1, 1, color="lightgrey", hatch="//", ec="white", label="shared parts, counted E times"),
-        plt.Rectangle((0, 0), 1, 1, color="grey", label="shared parts (attention, embeddings, norms, routers)"),
-        plt.Rectangle((0, 0), 1, 1, color="tab:blue", label="experts"),
+        plt.Rectangle((0, 0), 1, 1, color="lightgrey", hatch="//", ec="white", label=say("moe.legend_shared_counted")),
+        plt.Rectangle((0, 0), 1, 1, color="grey", label=say("moe.legend_shared")),
+        plt.Rectangle((0, 0), 1, 1, color="tab:blue", label=say("moe.legend_experts")),
     ]
     fig.legend(handles=handles, fontsize=8, loc="upper center", ncol=3)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
@@ -62,13 +63,13 @@ def plot_sizes(
     """Total vs active parameters (billions), and the batch-1 decode bound in tokens/s on ``device``, per model."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     x = range(len(labels))
-    left.bar([i - 0.2 for i in x], [t / 1e9 for t in total], width=0.4, label="total (must sit in memory)")
-    left.bar([i + 0.2 for i in x], [a / 1e9 for a in active], width=0.4, label="active per token (read and used)")
-    left.set_ylabel("parameters (billions)")
+    left.bar([i - 0.2 for i in x], [t / 1e9 for t in total], width=0.4, label=say("moe.legend_total_memory"))
+    left.bar([i + 0.2 for i in x], [a / 1e9 for a in active], width=0.4, label=say("moe.legend_active_read"))
+    left.set_ylabel(say("moe.axis_parameters"))
     left.set_ylim(0, max(total) / 1e9 * 1.3)  # room for the legend above the bars
     left.legend(fontsize=8, loc="upper left")
     right.bar(list(x), list(tokens_per_s), color="tab:green")
-    right.set_ylabel(f"tokens/s at batch 1, upper bound\n({device}, bf16)")
+    right.set_ylabel(say("moe.axis_tokens_per_s", device=device))
     for axis in (left, right):
         axis.set_xticks(list(x), labels, rotation=15, fontsize=8)
     fig.tight_layout()
@@ -80,12 +81,16 @@ def plot_batch_reads(batches: Sequence[int], read_gb: dict[str, Sequence[float]]
     fig, axis = plt.subplots(figsize=(7.5, 3.6))
     for n, (label, reads) in enumerate(read_gb.items()):
         colour = f"C{n}"
-        axis.plot(batches, reads, marker="o", markersize=4, color=colour, label=f"{label}: read per step")
-        axis.axhline(total_gb[label], color=colour, linestyle="--", linewidth=1, label=f"{label}: all weights")
+        axis.plot(
+            batches, reads, marker="o", markersize=4, color=colour, label=say("moe.legend_read_per_step", label=label)
+        )
+        axis.axhline(
+            total_gb[label], color=colour, linestyle="--", linewidth=1, label=say("moe.legend_all_weights", label=label)
+        )
     axis.set_xscale("log", base=2)
     axis.set_xticks(list(batches), [str(b) for b in batches])
-    axis.set_xlabel("sequences decoded together (batch size)")
-    axis.set_ylabel("GB read per decode step (bf16)")
+    axis.set_xlabel(say("moe.axis_batch_size"))
+    axis.set_ylabel(say("moe.axis_gb_per_step"))
     axis.set_ylim(0, max(total_gb.values()) * 1.15)
     axis.legend(fontsize=7, loc="lower right")
     axis.grid(alpha=0.3)
@@ -103,9 +108,9 @@ def plot_routing(sentences: Sequence[tuple[Sequence[str], torch.Tensor]], title:
         axis.set_yticks(range(len(tokens)), tokens, fontsize=8)
         axis.set_xticks(range(0, table.shape[1], 2))
         axis.tick_params(axis="x", labelsize=7)
-        axis.set_xlabel("expert")
+        axis.set_xlabel(say("moe.axis_expert"))
     fig.suptitle(title, fontsize=10)
-    fig.colorbar(image, ax=axes[0].tolist(), label="routing weight", shrink=0.8)
+    fig.colorbar(image, ax=axes[0].tolist(), label=say("moe.axis_routing_weight"), shrink=0.8)
     return fig
 
 
@@ -117,10 +122,10 @@ def plot_loads(loads: dict[str, Sequence[float]], title: str) -> Figure:
         offset = (n - (len(loads) - 1) / 2) * width
         axis.bar([e + offset for e in range(len(load))], load, width=width, label=label)
     experts = len(next(iter(loads.values())))
-    axis.axhline(1 / experts, color="black", linestyle="--", linewidth=1, label="fair share")
+    axis.axhline(1 / experts, color="black", linestyle="--", linewidth=1, label=say("moe.legend_fair_share"))
     axis.set_xticks(range(experts))
-    axis.set_xlabel("expert")
-    axis.set_ylabel("share of routing slots")
+    axis.set_xlabel(say("moe.axis_expert"))
+    axis.set_ylabel(say("moe.axis_share_of_slots"))
     axis.set_title(title, fontsize=10)
     axis.legend(fontsize=8)
     fig.tight_layout()
@@ -134,11 +139,11 @@ def plot_training(runs: dict[str, RoutingRun]) -> Figure:
         mean = [sum(r) / len(r) for r in run.imbalance]
         left.plot(run.eval_steps, mean, marker="o", markersize=3, label=label)
         right.plot(range(1, len(run.lm_loss) + 1), run.lm_loss, label=label, alpha=0.8)
-    left.axhline(1.0, color="black", linestyle="--", linewidth=1, label="perfectly even")
-    left.set_xlabel("training step")
-    left.set_ylabel("busiest expert / fair share")
-    right.set_xlabel("training step")
-    right.set_ylabel("language-model loss")
+    left.axhline(1.0, color="black", linestyle="--", linewidth=1, label=say("moe.legend_perfectly_even"))
+    left.set_xlabel(say("moe.axis_training_step"))
+    left.set_ylabel(say("moe.axis_busiest_over_fair"))
+    right.set_xlabel(say("moe.axis_training_step"))
+    right.set_ylabel(say("moe.axis_lm_loss"))
     for axis in (left, right):
         axis.legend(fontsize=8)
     fig.tight_layout()
@@ -150,9 +155,9 @@ def plot_latency(labels: Sequence[str], timings: Sequence[Timing], flops: Sequen
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
     x = list(range(len(labels)))
     left.bar(x, [t.median * 1e3 for t in timings], yerr=[t.spread * 1e3 for t in timings], capsize=4)
-    left.set_ylabel("forward pass (ms, median)")
+    left.set_ylabel(say("moe.axis_forward_ms"))
     right.bar(x, [f / 1e6 for f in flops], color="tab:green")
-    right.set_ylabel("MFLOPs per token")
+    right.set_ylabel(say("moe.axis_mflops_per_token"))
     for axis in (left, right):
         axis.set_xticks(x, labels, rotation=12, fontsize=8)
     fig.tight_layout()

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from course import training
+from course.languages import say
 from course.lessons.moe.layer import capture_routing, expert_load, imbalance
 from course.models.tiny import build_tiny
 
@@ -161,7 +162,7 @@ def train_tiny_moe(
         one_thread=True,
         evaluate=evaluate,
         eval_every=eval_every,
-        desc=f"aux coef {aux_coef:g}",
+        desc=say("moe.train_desc", coef=aux_coef),
     )
     return model.eval(), run
 

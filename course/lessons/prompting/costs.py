@@ -147,19 +147,22 @@ def plot_break_even(
 ) -> None:
     """Both cumulative costs on ``ax``, with the break-even ``volume`` marked (``None``: never), which the lesson
     computes with the student's ``break_even_volume`` (Exercise 3)."""
-    from matplotlib.ticker import StrMethodFormatter
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    from course.languages import say
 
     horizon = 2 * volume if volume else 1_000_000
     n = np.linspace(0, horizon, 200)
     prompting, tuned = cumulative_costs(n, upfront, prompting_per_request, tuned_per_request)
-    ax.plot(n, prompting, label="prompting")
-    ax.plot(n, tuned, label="fine-tuned")
+    ax.plot(n, prompting, label=say("prompting.prompting"))
+    ax.plot(n, tuned, label=say("prompting.fine_tuned"))
     if volume:
         ax.axvline(volume, color="grey", linestyle=":")
-        ax.annotate(f"break-even: {volume:,}", (volume, volume * prompting_per_request), xytext=(6, -14),
-                    textcoords="offset points")  # fmt: skip
+        marked = say("prompting.break_even_at", volume=volume)
+        ax.annotate(marked, (volume, volume * prompting_per_request), xytext=(6, -14), textcoords="offset points")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # long tick labels such as 2,000,000 must not overlap
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    ax.set_xlabel("requests served")
-    ax.set_ylabel("cumulative cost ($)")
-    ax.set_title(label or "cumulative cost", fontsize=10)
+    ax.set_xlabel(say("prompting.requests_served"))
+    ax.set_ylabel(say("prompting.cumulative_cost_dollars"))
+    ax.set_title(label or say("prompting.cumulative_cost"), fontsize=10)
     ax.legend(loc="upper left", fontsize=8)

@@ -9,9 +9,11 @@ real tokenizer (Tekken, Mistral NeMo's), since that is what a hosted model would
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from course.languages import say
 from course.lessons.prompting import prompts
 from course.lessons.prompting.helpdesk import Company, Document, Prompted, Request, held_out_requests, solved_examples
 
@@ -59,6 +61,24 @@ def lesson_strategies(
     return grid
 
 
+_LABELS = {
+    re.compile(r"few-shot, (\d+) random"): "prompting.few_shot_random",
+    re.compile(r"few-shot, (\d+) similar"): "prompting.few_shot_similar",
+    re.compile(r"RAG, top (\d+)"): "prompting.rag_top",
+}
+
+
+def strategy_label(strategy: str) -> str:
+    """A strategy's name (a key of :func:`lesson_strategies`, always English) as the reader's language shows it."""
+    if strategy == "zero-shot":
+        return say("prompting.zero_shot")
+    for pattern, key in _LABELS.items():
+        match = pattern.fullmatch(strategy)
+        if match:
+            return say(key, k=int(match.group(1)))
+    return strategy
+
+
 def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list[Measured]:
     """Each strategy's answers from ``model`` (scored, see ``model.choose``) and its billed tokens, with a
     progress bar."""
@@ -68,7 +88,7 @@ def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list
     from course.text.tokenizers import count_tokens
 
     results = []
-    for name, prompted in tqdm(strategies.items(), desc="measuring strategies"):
+    for name, prompted in tqdm(strategies.items(), desc=say("prompting.measuring_strategies")):
         answers = choose(model, tokenizer, prompted)
         texts = [prompts.render(p) for p in prompted]
         results.append(
@@ -96,27 +116,29 @@ def dollars_per_1000(prompted: Sequence[Prompted], cost: Callable[..., float], r
 
 def markdown_table(results: Sequence[Measured], dollars: dict[str, float]) -> str:
     """The results as a Markdown table: accuracy on tickets and questions, tokens and dollars per 1,000."""
+    columns = ("col_strategy", "col_routing_accuracy", "col_policy_accuracy", "col_input_tokens", "dollars_per_1000")
     lines = [
-        "| strategy | routing accuracy | policy accuracy | input tokens / request | $ per 1,000 requests |",
+        "| " + " | ".join(say(f"prompting.{c}") for c in columns) + " |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
-            f"| {r.strategy} | {r.accuracy('route'):.0%} | {r.accuracy('answer'):.0%} | {r.input_tokens:.0f} "
-            f"| ${dollars[r.strategy]:.3f} |"
+            f"| {strategy_label(r.strategy)} | {r.accuracy('route'):.0%} | {r.accuracy('answer'):.0%} "
+            f"| {r.input_tokens:.0f} | ${dollars[r.strategy]:.3f} |"
         )
     return "\n".join(lines)
 
 
 def plot_tradeoff(axes, results: Sequence[Measured], dollars: dict[str, float]) -> None:
     """Accuracy against dollars per 1,000 requests, tickets on ``axes[0]`` and questions on ``axes[1]``."""
-    for ax, kind, title in zip(axes, ("route", "answer"), ("routing tickets", "policy questions"), strict=True):
+    titles = (say("prompting.routing_tickets"), say("prompting.policy_questions"))
+    for ax, kind, title in zip(axes, ("route", "answer"), titles, strict=True):
         for r in results:
             ax.scatter(dollars[r.strategy], r.accuracy(kind), s=30)
-            ax.annotate(r.strategy, (dollars[r.strategy], r.accuracy(kind)), xytext=(4, 3),
+            ax.annotate(strategy_label(r.strategy), (dollars[r.strategy], r.accuracy(kind)), xytext=(4, 3),
                         textcoords="offset points", fontsize=7)  # fmt: skip
-        ax.set_xlabel("$ per 1,000 requests")
-        ax.set_ylabel("accuracy on held-out requests")
+        ax.set_xlabel(say("prompting.dollars_per_1000"))
+        ax.set_ylabel(say("prompting.accuracy_held_out"))
         ax.set_ylim(-0.05, 1.1)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)

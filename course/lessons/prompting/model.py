@@ -165,12 +165,12 @@ def _build(folder: Path, seed: int) -> None:
     import json
     import time
 
+    from course.languages import say
+
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed)
     start = time.perf_counter()
-    losses = train_model(
-        model, tokenizer, seed=seed, desc="training the course's help-desk model", leave=True, **TRAINING
-    )
+    losses = train_model(model, tokenizer, seed=seed, desc=say("prompting.training_desc"), leave=True, **TRAINING)
     seconds = time.perf_counter() - start
     model.to("cpu").save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from course.languages import say
 from course.models.configs import load_config
 from course.models.memory import GIB
 
@@ -26,12 +27,8 @@ MODEL_TOKENIZER: dict[str, str] = {
 }
 #: Where the tokenizer above is a stand-in: Mistral Small 3 (2501) uses a later Tekken file (v7, also 131,072
 #: entries) that ``mistral-common`` does not ship, so its counts are those of Mistral NeMo's Tekken, an approximation.
-APPROXIMATE_TOKENIZER: dict[str, str] = {
-    "mistral-small": (
-        "Mistral Small's tokens (~) are counted with Mistral NeMo's Tekken file, an approximation: Mistral Small 3 "
-        "ships a later Tekken (v7, also 131,072 entries) that mistral-common does not include."
-    )
-}
+#: The value is the key of the note that says so (``say(APPROXIMATE_TOKENIZER[model])``, in the reader's language).
+APPROXIMATE_TOKENIZER: dict[str, str] = {"mistral-small": "slm.approximate_small"}
 
 FeasibleFn = Callable[..., dict[str, Any]]
 
@@ -88,12 +85,24 @@ def plot_options(options: Sequence[Option], needs: Sequence[dict[str, Any]], gpu
     weights = [n["weights"] / GIB for n in needs]
     kv = [n["kv_cache"] / GIB for n in needs]
     headroom = [(n["total"] - n["weights"] - n["kv_cache"]) / GIB for n in needs]
-    ax.barh(labels, weights, color="#4c72b0", label="weights")
-    ax.barh(labels, kv, left=weights, color="#dd8452", label="KV cache")
-    ax.barh(labels, headroom, left=[w + k for w, k in zip(weights, kv, strict=True)], color="#bbbbbb", label="headroom")
-    ax.axvline(gpu_gib, color="black", linestyle="--", label=f"GPU: {gpu_gib:g} GiB")
+    ax.barh(labels, weights, color="#4c72b0", label=say("slm.options_weights"))
+    ax.barh(labels, kv, left=weights, color="#dd8452", label=say("slm.options_kv"))
+    ax.barh(
+        labels,
+        headroom,
+        left=[w + k for w, k in zip(weights, kv, strict=True)],
+        color="#bbbbbb",
+        label=say("slm.options_headroom"),
+    )
+    ax.axvline(gpu_gib, color="black", linestyle="--", label=say("slm.options_gpu", gib=gpu_gib))
     for y, need in enumerate(needs):
-        ax.text(need["total"] / GIB, y, "  fits" if need["fits"] else "  too big", va="center", fontsize=8)
+        ax.text(
+            need["total"] / GIB,
+            y,
+            "  " + say("slm.options_fits" if need["fits"] else "slm.options_too_big"),
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlim(0, max(max(n["total"] for n in needs) / GIB, gpu_gib) * 1.15)
     ax.invert_yaxis()
     ax.set_xlabel("GiB")

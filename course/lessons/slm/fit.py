@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from course.languages import say
 from course.models import fit
 from course.models.configs import MODEL_NAMES
 from course.models.fit import MemoryNeed, inference_memory
@@ -52,12 +53,12 @@ def plot_formats(name: str, precisions: Sequence[str], memory_gib: float = LAPTO
     left = [0.0] * len(sizes)
     for part, colour in (("layers", "#4c72b0"), ("embeddings", "#dd8452"), ("head", "#55a868")):
         widths = [getattr(size, part) / GIB for size in sizes]
-        ax.barh(list(precisions), widths, left=left, color=colour, label=part)
+        ax.barh(list(precisions), widths, left=left, color=colour, label=say(f"slm.formats_{part}"))
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.axvline(memory_gib, color="black", linestyle="--", label=f"GPU memory: {memory_gib:g} GiB")
+    ax.axvline(memory_gib, color="black", linestyle="--", label=say("slm.gpu_memory", gib=memory_gib))
     ax.invert_yaxis()
-    ax.set_xlabel("GiB of weights")
-    ax.set_title(f"{name}: the same weights in different formats", fontsize=10)
+    ax.set_xlabel(say("slm.formats_axis"))
+    ax.set_title(say("slm.formats_title", name=name), fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
@@ -84,15 +85,11 @@ def plot_memory(
         for bar, need in zip(bars, needs, strict=True):
             if need > memory_gib:
                 bar.set_alpha(0.35)
-    ax.axhline(memory_gib, color="black", linestyle="--", label=f"GPU memory: {memory_gib:g} GiB")
+    ax.axhline(memory_gib, color="black", linestyle="--", label=say("slm.gpu_memory", gib=memory_gib))
     ax.set_yscale("log")
     ax.set_xticks(x, list(names), rotation=30, ha="right")
-    ax.set_ylabel("GiB needed (log scale)")
-    ax.set_title(
-        f"Weights + KV cache ({context_length:,} tokens) + {RUNTIME_HEADROOM_GIB:g} GiB headroom"
-        "\nfaded bars do not fit",
-        fontsize=10,
-    )
+    ax.set_ylabel(say("slm.memory_axis"))
+    ax.set_title(say("slm.memory_title", context=context_length, headroom=RUNTIME_HEADROOM_GIB), fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     return ax
 
@@ -112,14 +109,19 @@ def memory_explorer(names: Sequence[str] = MODEL_NAMES):
         plot_memory(names, total, memory_gib, context_length, precisions=(precision,))
         plt.show()
         fitting = [name for name in names if fits(name, precision, memory_gib, context_length, 1, kv_precision)]
-        print(f"Fits at {precision} with a {kv_precision} KV cache:", ", ".join(fitting) if fitting else "nothing")
+        models = ", ".join(fitting) if fitting else say("slm.explorer_nothing")
+        print(say("slm.explorer_fits", precision=precision, kv_precision=kv_precision, models=models))
 
     return widgets.interactive(
         show,
-        memory_gib=widgets.FloatSlider(value=LAPTOP_GPU_GIB, min=2, max=48, step=1, description="GPU GiB"),
-        context_length=widgets.SelectionSlider(
-            options=[512, 2048, 4096, 8192, 32768, 131072], value=4096, description="context"
+        memory_gib=widgets.FloatSlider(
+            value=LAPTOP_GPU_GIB, min=2, max=48, step=1, description=say("slm.explorer_gpu")
         ),
-        precision=widgets.Dropdown(options=list(weight_formats()), value="Q4_K_M", description="weights"),
-        kv_precision=widgets.Dropdown(options=list(KV_FORMATS), value="bf16", description="KV cache"),
+        context_length=widgets.SelectionSlider(
+            options=[512, 2048, 4096, 8192, 32768, 131072], value=4096, description=say("slm.explorer_context")
+        ),
+        precision=widgets.Dropdown(
+            options=list(weight_formats()), value="Q4_K_M", description=say("slm.explorer_weights")
+        ),
+        kv_precision=widgets.Dropdown(options=list(KV_FORMATS), value="bf16", description=say("slm.explorer_kv")),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from course.languages import say
 from course.models.configs import MODEL_NAMES, load_config, model_card, text_config
 from course.models.params import count_parameters
 
@@ -80,9 +81,9 @@ def plot_sizes(rows: Sequence[ModelSize], ax=None):
 
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     labels = [row.name for row in rows]
-    ax.barh(labels, [row.total / 1e9 for row in rows], color="#9ecae1", label="total parameters")
-    ax.barh(labels, [row.active / 1e9 for row in rows], color="#3182bd", height=0.4, label="active per token")
-    ax.set_xlabel("billions of parameters (computed from the config)")
+    ax.barh(labels, [row.total / 1e9 for row in rows], color="#9ecae1", label=say("slm.sizes_total"))
+    ax.barh(labels, [row.active / 1e9 for row in rows], color="#3182bd", height=0.4, label=say("slm.sizes_active"))
+    ax.set_xlabel(say("slm.sizes_axis"))
     ax.invert_yaxis()
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
@@ -102,9 +103,9 @@ def plot_breakdown(names: Sequence[str], ax=None):
     left = [0.0] * len(names)
     for part in parts:
         share = [counts[name].by_part.get(part, 0) / counts[name].total * 100 for name in names]
-        ax.barh(list(names), share, left=left, label=part)
+        ax.barh(list(names), share, left=left, label=say(f"slm.part_{part}"))
         left = [a + b for a, b in zip(left, share, strict=True)]
-    ax.set_xlabel("share of the model's parameters (%)")
+    ax.set_xlabel(say("slm.breakdown_axis"))
     ax.invert_yaxis()
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
     return ax

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from course.languages import say
 from course.models.configs import model_card
 
 #: The challenge's laptop GPU (8 GiB, ``fit.LAPTOP_GPU_GIB``) has 256 GB/s of memory bandwidth
@@ -70,7 +71,7 @@ def measure_speed(
     from course.timing import measure
 
     results = []
-    for name, size in tqdm([(n, s) for n in names for s in sizes], desc="timing tiny models"):
+    for name, size in tqdm([(n, s) for n in names for s in sizes], desc=say("slm.speed_timing")):
         model = speed_model(name, size)
         vocab = model.config.vocab_size
         prompt = torch.randint(3, vocab, (1, prompt_tokens), generator=torch.Generator().manual_seed(0))
@@ -105,11 +106,11 @@ def plot_speed(results: Sequence[SpeedResult]):
         label, millions = model_card(name).architecture, [r.params / 1e6 for r in rows]
         axes[0].plot(millions, [r.prefill_tokens_per_s for r in rows], "o-", label=label)
         axes[1].plot(millions, [r.decode_tokens_per_s for r in rows], "o-", label=label)
-    for ax, title in zip(axes, ["prompt processing (prefill)", "generation (decode)"], strict=True):
+    for ax, title in zip(axes, [say("slm.speed_prefill"), say("slm.speed_decode")], strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("parameters (millions)")
-        ax.set_ylabel("tokens per second")
+        ax.set_xlabel(say("slm.speed_axis_params"))
+        ax.set_ylabel(say("slm.speed_axis_tokens"))
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
@@ -163,7 +164,7 @@ def measure_products(
     try:
         weights = torch.full((size, size), 0.5, device=device())
         results = []
-        for count in tqdm(columns, desc="matrix products"):
+        for count in tqdm(columns, desc=say("slm.products_desc")):
             inputs = torch.full((count, size), 0.25, device=device())
 
             def product(inputs=inputs) -> None:
@@ -193,19 +194,21 @@ def plot_roofline(timings: Sequence[ProductTiming], peak_gflops: float, decode_p
     lowest = min([*[t.intensity for t in timings], *decode_points.values()]) / 2
     highest = max(t.intensity for t in timings) * 2
     x = np.geomspace(lowest, highest, 200)
-    ax.plot(x, [attainable_gflops(i, peak_gflops, bandwidth) for i in x], color="black", label="roofline")
+    ax.plot(x, [attainable_gflops(i, peak_gflops, bandwidth) for i in x], color="black", label=say("slm.roofline"))
     for timing in timings:
-        kind = "matrix-vector" if timing.columns == 1 else f"matrix x {timing.columns} vectors"
-        ax.plot(timing.intensity, timing.gflops, "o", markersize=8, label=f"measured: {kind}")
+        label = (
+            say("slm.roofline_vector") if timing.columns == 1 else say("slm.roofline_matrix", columns=timing.columns)
+        )
+        ax.plot(timing.intensity, timing.gflops, "o", markersize=8, label=label)
     for label, intensity in decode_points.items():
         ax.axvline(intensity, linestyle=":", color="grey")
         ax.text(intensity, peak_gflops * 1.15, label, rotation=90, fontsize=7, va="bottom", ha="right")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(top=peak_gflops * 8)
-    ax.set_xlabel("operations per byte of weights read (arithmetic intensity)")
+    ax.set_xlabel(say("slm.roofline_axis_intensity"))
     ax.set_ylabel("GFLOP/s")
-    ax.set_title(f"Measured bandwidth {bandwidth:.1f} GB/s (slope), peak {peak_gflops:.0f} GFLOP/s (flat)", fontsize=10)
+    ax.set_title(say("slm.roofline_title", bandwidth=bandwidth, peak=peak_gflops), fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
     return ax

@@ -1,5 +1,6 @@
-"""Lesson 02 §4 (Tokenizers across languages): how the real Mistral tokenizers cut the same passage in
-several languages, and what that costs; Mistral's published claim for Tekken.
+"""Lesson 02 §4 (Tokenizers across languages): how the real Mistral tokenizers cut the same text in
+several languages (the course's own translations, :mod:`course.text.parallel`), and what that costs; Mistral's
+published claim for Tekken.
 """
 
 from __future__ import annotations
@@ -7,22 +8,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from course.languages import say
 from course.text.tokenizers import count_tokens
 
 #: Mistral's published claim (Mistral NeMo announcement, https://mistral.ai/news/mistral-nemo/, July 2024):
 #: Tekken is "~30% more efficient at compressing source code, Chinese, Italian, French, German, Spanish,
 #: and Russian. It is also 2x and 3x more efficient at compressing Korean and Arabic, respectively",
-#: compared with the SentencePiece tokenizer of previous Mistral models.
+#: compared with the SentencePiece tokenizer of previous Mistral models. Languages by their ISO 639-1 code.
 TEKKEN_CLAIM: dict[str, float] = {
     "source code": 1.3,
-    "Chinese": 1.3,
-    "Italian": 1.3,
-    "French": 1.3,
-    "German": 1.3,
-    "Spanish": 1.3,
-    "Russian": 1.3,
-    "Korean": 2.0,
-    "Arabic": 3.0,
+    "zh": 1.3,
+    "it": 1.3,
+    "fr": 1.3,
+    "de": 1.3,
+    "es": 1.3,
+    "ru": 1.3,
+    "ko": 2.0,
+    "ar": 3.0,
 }
 
 
@@ -61,8 +63,21 @@ def lookup(counts: Sequence[TokenCount], lang: str, tokenizer: str) -> TokenCoun
     raise KeyError(f"No count for language {lang!r} with tokenizer {tokenizer!r}.")
 
 
-def plot_tokens(counts: Sequence[TokenCount], languages: dict[str, str]):
-    """Two panels: tokens for the same passage per language, and characters per token."""
+def language_name(lang: str) -> str:
+    """The name of language ``lang`` (``en``, ``ko`` or ``ja``), in the reader's language."""
+    return say(f"slm.lang_{lang}")
+
+
+def gains(counts: Sequence[TokenCount], baseline: str, tokenizer: str) -> dict[str, float]:
+    """For each language, how many times the tokens of ``tokenizer`` the ``baseline`` tokenizer needs, largest
+    first."""
+    langs = dict.fromkeys(c.lang for c in counts)
+    ratios = {lang: lookup(counts, lang, baseline).tokens / lookup(counts, lang, tokenizer).tokens for lang in langs}
+    return dict(sorted(ratios.items(), key=lambda item: -item[1]))
+
+
+def plot_tokens(counts: Sequence[TokenCount]):
+    """Two panels: tokens for the same text per language, and characters per token."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -75,12 +90,12 @@ def plot_tokens(counts: Sequence[TokenCount], languages: dict[str, str]):
         offset = x + (i - (len(tokenizers) - 1) / 2) * width
         axes[0].bar(offset, [lookup(counts, lang, name).tokens for lang in langs], width, label=name)
         axes[1].bar(offset, [lookup(counts, lang, name).chars_per_token for lang in langs], width, label=name)
-    ylabels = ["tokens for the passage", "characters per token (higher is cheaper)"]
+    ylabels = [say("slm.tokens_axis_tokens"), say("slm.tokens_axis_chars")]
     for ax, ylabel in zip(axes, ylabels, strict=True):
-        ax.set_xticks(x, [languages[lang] for lang in langs])
+        ax.set_xticks(x, [language_name(lang) for lang in langs])
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("The same passage, three languages, real Mistral tokenizers")
+    fig.suptitle(say("slm.tokens_title"))
     fig.tight_layout()
     return fig

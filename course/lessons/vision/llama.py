@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from course.languages import say
+
 LLAMA_VISION_REPO = "meta-llama/Llama-3.2-11B-Vision-Instruct"
 MODEL_NAME = "llama-3.2-11b-vision"
 IMAGE_TOKEN = "<|image|>"
@@ -192,18 +194,23 @@ def plot_tiles(picture, processor):
     left, right = figure.subfigures(1, 2, width_ratios=[1.3, 1])
     whole = left.subplots()
     whole.imshow(picture)
-    whole.set_title(f"the picture: {picture.width} x {picture.height} pixels")
+    whole.set_title(say("vision.picture_title", width=picture.width, height=picture.height))
     axes = np.atleast_2d(right.subplots(rows, columns, squeeze=False))
     for index, tile in enumerate(tiles):
         row, column = divmod(index, columns)
         axes[row, column].imshow(tile)
-        axes[row, column].set_title(f"tile {index + 1}", fontsize=9)
+        axes[row, column].set_title(say("vision.tile_title", number=index + 1), fontsize=9)
     for axis in [whole, *axes.ravel()]:
         axis.set_xticks([])
         axis.set_yticks([])
     right.suptitle(
-        f"{rows} x {columns} tiles of {processor.size.height} px (aspect ratio id "
-        f"{int(features['aspect_ratio_ids'][0, 0])})"
+        say(
+            "vision.tiles_title",
+            rows=rows,
+            columns=columns,
+            size=processor.size.height,
+            ratio_id=int(features["aspect_ratio_ids"][0, 0]),
+        )
     )
     return figure
 
@@ -261,6 +268,25 @@ def text_only_config(name: str = MODEL_NAME) -> dict[str, Any]:
     return text
 
 
+# The parts of a model that ``parameter_groups`` and ``gated.freeze_all_but_the_adapter`` count, by the names
+# they use as keys, and the course text that names them for the reader.
+PART_LABELS = {
+    "vision encoder": "vision.part_vision_encoder",
+    "projector": "vision.part_projector",
+    "cross-attention layers": "vision.part_cross_attention",
+    "language model": "vision.part_language_model",
+    "trained": "vision.part_trained",
+    "frozen language model": "vision.part_frozen_language_model",
+    "frozen vision encoder": "vision.part_frozen_vision_encoder",
+}
+
+
+def part_label(part: str) -> str:
+    """The name of a part of the model (a key of ``parameter_groups`` or of the frozen/trained counts) in the
+    reader's language; any other name is returned as it is."""
+    return say(PART_LABELS[part]) if part in PART_LABELS else part
+
+
 def plot_parameter_breakdown(by_part: dict[str, int], title: str):
     """A horizontal bar per part of the model, in billions of parameters."""
     import matplotlib.pyplot as plt
@@ -268,11 +294,11 @@ def plot_parameter_breakdown(by_part: dict[str, int], title: str):
     figure, axis = plt.subplots(figsize=(7, 0.5 + 0.45 * len(by_part)), constrained_layout=True)
     names = list(by_part)
     values = [by_part[name] / 1e9 for name in names]
-    axis.barh(names, values, color="tab:blue")
+    axis.barh([part_label(name) for name in names], values, color="tab:blue")
     for y, value in enumerate(values):
         axis.text(value, y, f" {value:.2f} B", va="center")
     axis.invert_yaxis()
-    axis.set_xlabel("parameters (billions)")
+    axis.set_xlabel(say("vision.parameters_axis"))
     axis.set_xlim(0, max(values) * 1.25)
     axis.set_title(title)
     return figure

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from course.languages import say
 from course.lessons.vision.data import Example, chance_accuracy
 from course.lessons.vision.evaluation import extract_answer
+
+
+def kind_label(kind: str) -> str:
+    """The name of a question kind (``"colour"``, ``"shape"``) in the reader's language."""
+    return say(f"vision.kind_{kind}")
 
 
 def plot_training(losses: dict[str, list[float]], before: dict[str, float], after: dict[str, float]):
@@ -13,18 +19,18 @@ def plot_training(losses: dict[str, list[float]], before: dict[str, float], afte
     import numpy as np
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
-    left.plot(losses["text"], color="tab:orange", label="stage 0: language model, on text")
-    left.plot(losses["vision"], color="tab:purple", label="stage 1: vision encoder (names colour and shape)")
-    left.plot(losses["adapter"], color="tab:blue", label="stage 2: adapter (projector, cross-attention)")
-    left.set_xlabel("training step")
-    left.set_ylabel("loss (cross-entropy)")
-    left.set_title("training loss")
+    left.plot(losses["text"], color="tab:orange", label=say("vision.stage0"))
+    left.plot(losses["vision"], color="tab:purple", label=say("vision.stage1_curve"))
+    left.plot(losses["adapter"], color="tab:blue", label=say("vision.stage2_curve"))
+    left.set_xlabel(say("vision.training_step"))
+    left.set_ylabel(say("vision.loss_axis"))
+    left.set_title(say("vision.training_loss"))
     left.legend(fontsize=8)
     kinds = list(after)
     x = np.arange(len(kinds))
     for offset, values, label, colour in [
-        (-0.2, before, "gates closed (start)", "tab:gray"),
-        (0.2, after, "adapter trained", "tab:green"),
+        (-0.2, before, say("vision.gates_closed_start"), "tab:gray"),
+        (0.2, after, say("vision.adapter_trained"), "tab:green"),
     ]:
         heights = [values[kind] for kind in kinds]
         right.bar(x + offset, heights, 0.4, label=label, color=colour)
@@ -37,13 +43,13 @@ def plot_training(losses: dict[str, list[float]], before: dict[str, float], afte
             i + 0.45,
             colors="tab:red",
             linestyles="--",
-            label="chance" if i == 0 else None,
+            label=say("vision.chance") if i == 0 else None,
         )
-    right.set_xticks(x, [f"{kind} questions" for kind in kinds])
+    right.set_xticks(x, [say("vision.kind_questions", kind=kind_label(kind)) for kind in kinds])
     right.set_ylim(0, 1.12)
-    right.set_ylabel("accuracy on held-out pictures")
+    right.set_ylabel(say("vision.accuracy_axis"))
     right.legend(loc="upper left", fontsize=8)
-    right.set_title("does the model see?")
+    right.set_title(say("vision.does_it_see"))
     return figure
 
 
@@ -62,7 +68,7 @@ def plot_gallery(examples: list[Example], replies: list[str], title: str, column
         axis.imshow(asked[0][0].image)
         axis.set_xticks([])
         axis.set_yticks([])
-        lines = [reply or "(nothing)" for _, reply in asked]
+        lines = [reply or say("vision.no_reply") for _, reply in asked]
         right = all(extract_answer(reply, e.kind) == e.answer for e, reply in asked)
         axis.set_title("\n".join(lines), fontsize=9, color="black" if right else "tab:red")
     for axis in axes.ravel()[len(pictures) :]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import training
+from course.languages import say
 from course.lessons.vision.data import ANSWERS, TEXT_FACTS, Example, make_examples
 from course.lessons.vision.tiny import TILE_SIZE, TRAIN_SEED, build_tiny_model, encode, encode_text, tiny_processor
 
@@ -94,7 +95,7 @@ def pretrain_language(model, processor, settings: TrainingSettings = TrainingSet
         lr=settings.lr,
         schedule=training.warmup_cosine(settings.text_steps, settings.warmup_steps),
         one_thread=True,
-        desc="stage 0: language model, on text",
+        desc=say("vision.stage0"),
         leave=True,
     )
     model.eval()
@@ -148,7 +149,7 @@ def pretrain_vision(
         loss_of_rows,
         settings.vision_epochs,
         settings,
-        "stage 1: vision encoder",
+        say("vision.stage1"),
     )
     vision.eval()
     return losses
@@ -170,7 +171,7 @@ def train_adapter(
         return model(**{key: value[rows] for key, value in batch.items()}).loss
 
     model.train()
-    losses = _fit(trainable, len(examples), loss_of_rows, settings.epochs, settings, "stage 2: adapter")
+    losses = _fit(trainable, len(examples), loss_of_rows, settings.epochs, settings, say("vision.stage2"))
     model.eval()
     return losses
 

@@ -51,3 +51,26 @@ def test_measuring_an_untrained_model_gives_a_table_and_a_plot():
     fig, axes = plt.subplots(1, 2)
     e.plot_tradeoff(axes, results, dollars)
     plt.close(fig)
+
+
+def test_strategy_names_stay_english_keys_and_are_shown_in_the_readers_language(monkeypatch):
+    names = ["zero-shot", "3C", "few-shot, 4 random", "few-shot, 2 similar", "RAG, top 1"]
+    monkeypatch.setenv("COURSE_LANG", "en")
+    assert [e.strategy_label(n) for n in names] == names
+    results = [e.Measured(n, ("route", "answer"), (True, False), 10.0, 1.0) for n in names[:2]]
+    table = e.markdown_table(results, {"zero-shot": 0.5, "3C": 1.25})
+    assert table.splitlines()[0] == (
+        "| strategy | routing accuracy | policy accuracy | input tokens / request | $ per 1,000 requests |"
+    )
+    assert table.splitlines()[2] == "| zero-shot | 100% | 0% | 10 | $0.500 |"
+    monkeypatch.setenv("COURSE_LANG", "ko")
+    assert [e.strategy_label(n) for n in names] == [
+        "제로샷",
+        "3C",
+        "퓨샷, 무작위 4개",
+        "퓨샷, 유사 2개",
+        "RAG, 상위 1개",
+    ]
+    assert e.markdown_table(results, {"zero-shot": 0.5, "3C": 1.25}).startswith("| 전략 |")
+    monkeypatch.setenv("COURSE_LANG", "ja")
+    assert e.strategy_label("few-shot, 8 random") == "フューショット、ランダム 8 件"

@@ -3,6 +3,7 @@
 import matplotlib
 import pytest
 
+from course.languages import say
 from course.lessons.slm import deployment
 from course.models.configs import load_config
 from course.references.slm import feasible
@@ -35,7 +36,7 @@ def test_longest_context_is_zero_when_the_weights_alone_do_not_fit():
 def test_tokenizers_and_the_approximation_note():
     assert deployment.MODEL_TOKENIZER["mistral-nemo-12b"] == "tekken"
     assert set(deployment.APPROXIMATE_TOKENIZER) <= set(deployment.MODEL_TOKENIZER)
-    assert "approximation" in deployment.APPROXIMATE_TOKENIZER["mistral-small"]
+    assert "approximation" in say(deployment.APPROXIMATE_TOKENIZER["mistral-small"], lang="en")
 
 
 def test_chart_draws():

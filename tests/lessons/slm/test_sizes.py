@@ -2,9 +2,9 @@
 
 from course.lessons.slm import sizes as slm_sizes
 from course.lessons.slm import speed, tokens
-from course.text.passages import load_all
+from course.text.parallel import quiz_prompts
 
-TEXTS = load_all("slm-on-a-laptop")
+TEXTS = quiz_prompts(["02-small-language-models"])
 
 
 def test_size_table_matches_cards_within_one_percent():
@@ -31,5 +31,5 @@ def test_plots_draw(monkeypatch):
     matplotlib.use("Agg")
     slm_sizes.plot_sizes(slm_sizes.size_table())
     slm_sizes.plot_breakdown(["llama-3.2-1b", "mixtral-8x7b"])
-    tokens.plot_tokens(tokens.token_counts(TEXTS, ["tekken"]), {"en": "English", "ko": "Korean", "ja": "Japanese"})
+    tokens.plot_tokens(tokens.token_counts(TEXTS, ["tekken"]))
     speed.plot_speed([speed.SpeedResult("mistral-7b", "small", 1000, 10.0, 1.0)])
