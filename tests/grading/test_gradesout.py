@@ -89,3 +89,61 @@ def test_each_feedback_folder_gets_the_students_summary(grades, tmp_path):
     assert "| 01-beyond-the-prompt | 16.5 | 20 | — | 0 |" in ben
     ada = (layout.feedback_dir("ada", "00-orientation") / "grades.md").read_text()
     assert "01-beyond-the-prompt" not in ada and "| 00-orientation | 3 | 3 | 0 | 0 |" in ada
+
+
+def _gradebook(tmp_path, students):
+    """A SQLite gradebook with lesson 00 (one notebook, one 3-point cell) and a full-marks submission each."""
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, "c") as gradebook:
+        gradebook.add_assignment("00-orientation")
+        gradebook.add_notebook("00-orientation", "00-orientation")
+        gradebook.add_grade_cell("q1", "00-orientation", "00-orientation", max_score=3, cell_type="code")
+        for student in students:
+            gradebook.add_student(student)
+            gradebook.add_submission("00-orientation", student)
+            gradebook.find_grade("q1", "00-orientation", "00-orientation", student).auto_score = 3.0
+        gradebook.db.commit()
+    return url
+
+
+def test_the_penalty_goes_into_the_gradebook_and_the_note_into_the_graded_notebook(tmp_path):
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    from course.grading.gradesout import apply_late_policy
+
+    layout = CourseLayout(tmp_path, "c", *(tmp_path / n for n in ("s", "r", "sub", "a", "feedback", "k")))
+    stamps = {"ben": "2026-12-03 10:00:00 UTC", "cy": "last tuesday", "dan": None}
+    for student, stamp in stamps.items():
+        layout.submission_dir(student, "00-orientation").mkdir(parents=True)
+        if stamp:
+            (layout.submission_dir(student, "00-orientation") / "timestamp.txt").write_text(stamp)
+        layout.autograded_dir(student, "00-orientation").mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(), layout.autograded_dir(student, "00-orientation") / "n.ipynb")
+    url = _gradebook(tmp_path, stamps)
+    notes = apply_late_policy(layout, url, [("00-orientation", s) for s in stamps], SCHEDULE)
+    assert notes == {
+        ("00-orientation", "ben"): "Submitted 2 days after the due date 2026-12-01 14:59 +00:00 (extension: no); "
+        "late policy 10% per day: −0.6 of 3.0 points.",
+        ("00-orientation", "cy"): "timestamp.txt could not be read as a time (not a date and time: 'last tuesday'); "
+        "no late penalty was applied.",
+        ("00-orientation", "dan"): "No timestamp.txt in the submission, so its time is unknown; no late penalty "
+        "was applied.",
+    }
+    with Gradebook(url, "c") as gradebook:
+        penalties = {s: gradebook.find_submission("00-orientation", s).late_submission_penalty for s in stamps}
+    assert penalties == {"ben": pytest.approx(0.6), "cy": 0.0, "dan": 0.0}
+    cell = nbformat.read(layout.autograded_dir("ben", "00-orientation") / "n.ipynb", as_version=4).cells[0]
+    assert cell.source.endswith("- " + notes[("00-orientation", "ben")])
+
+
+def test_without_a_due_date_nothing_is_said_or_taken(tmp_path):
+    from course.grading.gradesout import apply_late_policy
+
+    layout = CourseLayout(tmp_path, "c", *(tmp_path / n for n in ("s", "r", "sub", "a", "feedback", "k")))
+    layout.submission_dir("ben", "00-orientation").mkdir(parents=True)
+    (layout.submission_dir("ben", "00-orientation") / "timestamp.txt").write_text("garbage")
+    url = _gradebook(tmp_path, ["ben"])
+    assert apply_late_policy(layout, url, [("00-orientation", "ben")], Schedule()) == {}
