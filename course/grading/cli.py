@@ -57,6 +57,8 @@ def _cmd_translations(args: argparse.Namespace) -> None:
 def _print_grades(result, started: float) -> None:
     print(result.report.format())
     print(f"\ngrades CSV:        {result.grades_csv}")
+    if getattr(result, "canvas_csv", None):
+        print(f"Canvas import CSV: {result.canvas_csv}")
     print(f"feedback:          {result.feedback_dir}/<student>/<lesson>/")
     print(f"per-question CSV:  {result.report.table}")
     print(f"class chart:       {result.report.chart}")
@@ -169,11 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "grade",
-        help="autograde submitted/, write feedback, grades.csv and a chart",
+        help="autograde submitted/, apply deadlines, write feedback, grades.csv, grades-canvas.csv and a chart",
         description="Grade everything in submitted/<student>/<lesson>/ (each notebook runs "
         "in a sandboxed kernel with time limits; quizzes are scored from "
-        "answers.json), generate feedback, export grades.csv and write reports/ "
-        "(per-question CSV and chart).",
+        "answers.json), apply the late policy, generate feedback, export grades.csv and grades-canvas.csv "
+        "(Canvas's gradebook import layout), write each student's feedback/<student>/<lesson>/grades.md and "
+        "reports/ (per-question CSV and chart). Deadlines: an optional schedule.toml in the course folder "
+        "gives each lesson's due date (with a UTC offset), per-student extensions and the late policy "
+        "(none, percent-per-day, zero-after; see schedule.example.toml); the submission time is nbgrader's "
+        "timestamp.txt. grades.csv keeps raw_score, late_submission_penalty and the final score, plus "
+        "late_days and due. An optional roster.csv (id,name,section,sis_user_id,sis_login_id) names students "
+        "in grades-canvas.csv.",
     )
     p.add_argument("--lesson", action="append", help=lesson_help)
     p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")

@@ -28,6 +28,7 @@ from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
 from .pipeline import Job, SubmissionResult, grade_submission
 from .report import ClassReport, build_report
+from .schedule import load_schedule
 from .template import LessonTemplate, load_template
 
 
@@ -43,6 +44,7 @@ class GradeResult:
     uncached: dict[str, set[str]] = field(default_factory=dict)  # lesson -> cache entries each run rebuilt
     grading_seconds: float = 0.0
     seed: int = 0  # the seed the checks' inputs were drawn from (recorded in grading-seed.json)
+    canvas_csv: Path | None = None  # grades-canvas.csv
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,11 @@ def plan(root: Path, wanted: list[str] | None, db_url: str | None) -> tuple[Cour
     CourseError when there is nothing to grade."""
     layout = CourseLayout.load(root)
     layout.ensure_gradebook(db_url)
+    from .gradesout import load_roster
+
+    # a mistake in schedule.toml or roster.csv stops the run before any grading
+    load_schedule(layout.schedule_file, layout.lessons())
+    load_roster(layout.roster_file)
     url = database_url(db_url) if db_url else layout.default_db_url
     by_lesson = layout.submitted_lessons()
     if not by_lesson:
@@ -192,20 +199,31 @@ def publish(
     elapsed: float,
     seed: int,
 ) -> GradeResult:
-    """Once every submission is recorded (``graded``, whose notebooks are in the autograded folder): feedback,
-    ``grades.csv`` and the class report; the same whether the class was graded here or by queue workers."""
+    """Once every submission is recorded (``graded``, whose notebooks are in the autograded folder): the late
+    policy (``schedule.toml``), feedback, ``grades.csv``, ``grades-canvas.csv``, each student's ``grades.md``
+    and the class report; the same whether the class was graded here or by queue workers."""
+    from .gradesout import add_late_columns, apply_late_policy, load_roster, write_canvas, write_summaries
+
+    schedule = load_schedule(layout.schedule_file, layout.lessons())
+    late_notes = apply_late_policy(layout, url, [(r.lesson, r.student) for r in graded], schedule)
+    for r in graded:
+        if (r.lesson, r.student) in late_notes:
+            r.notes = [*r.notes, late_notes[(r.lesson, r.student)]]
     # feedback in nbgrader processes; meanwhile, the export and the report here
     feedback = [
         start_nbgrader(layout.root, "generate_feedback", lesson, "--force", f"--CourseDirectory.db_url={url}")
         for lesson in lessons
     ]
     export(layout.grades_csv, url, layout.course_id)
+    rows = add_late_columns(layout.grades_csv, schedule)
+    write_canvas(layout.grades_canvas_csv, rows, load_roster(layout.roster_file))
     report = build_report(report_dir or layout.reports, lessons, url, layout.course_id)
     for process in feedback:
         try:
             finish_nbgrader(process)
         except CourseError as err:
             failures.append(str(err))
+    write_summaries(layout, rows)
     notes = {(r.lesson, r.student): r.notes for r in graded if r.notes}
     uncached: dict[str, set[str]] = {}
     for r in graded:
@@ -222,6 +240,7 @@ def publish(
         grading_seconds=elapsed,
         uncached=uncached,
         seed=seed,
+        canvas_csv=layout.grades_canvas_csv,
     )
 
 

@@ -80,6 +80,21 @@ class CourseLayout:
         return self.root / "grades.csv"
 
     @property
+    def grades_canvas_csv(self) -> Path:
+        """The grades in Canvas's gradebook import layout (``gradesout.write_canvas``)."""
+        return self.root / "grades-canvas.csv"
+
+    @property
+    def schedule_file(self) -> Path:
+        """Due dates, late policy and extensions, edited by the instructor (optional; ``schedule.py``)."""
+        return self.root / "schedule.toml"
+
+    @property
+    def roster_file(self) -> Path:
+        """Students' names, sections and SIS ids for the Canvas export (optional; ``gradesout.load_roster``)."""
+        return self.root / "roster.csv"
+
+    @property
     def grading_seed_file(self) -> Path:
         """The seed the class was last graded with (``course grade`` reuses it; ``--new-seed`` draws another)."""
         return self.root / "grading-seed.json"

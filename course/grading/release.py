@@ -9,12 +9,13 @@ from pathlib import Path
 
 import nbformat
 
-from ..languages import TRANSLATED
+from ..languages import ENGLISH, TRANSLATED
 from ..languages.translations import translate_notebook
 from . import cells
 from .authoring import write_lesson_test_cells
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, run_nbgrader
+from .schedule import DUE_CELL, Schedule, due_cell_text, load_schedule
 
 
 def release(root: Path, wanted: list[str] | None = None, db_url: str | None = None) -> list[Path]:
@@ -26,6 +27,7 @@ def release(root: Path, wanted: list[str] | None = None, db_url: str | None = No
     from ..references import exercises
 
     layout = CourseLayout.load(root)
+    schedule = load_schedule(layout.schedule_file, layout.lessons())  # a mistake in it stops the release first
     released = []
     db_url = database_url(db_url) if db_url else None
     for lesson in layout.check_lessons(wanted):
@@ -44,6 +46,7 @@ def release(root: Path, wanted: list[str] | None = None, db_url: str | None = No
         released.append(layout.release_dir(lesson))
         for lang in TRANSLATED:
             released.append(write_translated_release(layout, lesson, lang))
+        show_due_dates(layout, lesson, schedule)
     problems = verify_release(layout.root, sorted({p.name for p in released}))
     if problems:
         raise CourseError("The release leaks answers:\n" + "\n".join(problems))
@@ -62,6 +65,23 @@ def write_translated_release(layout: CourseLayout, lesson: str, lang: str) -> Pa
         translated, _ = translate_notebook(read_notebook(notebook), lesson, lang)
         nbformat.write(nbformat.from_dict(translated), notebook)
     return target
+
+
+def show_due_dates(layout: CourseLayout, lesson: str, schedule: Schedule) -> None:
+    """Put the lesson's due date (``schedule.toml``) under the title of each of its released notebooks, in each
+    language: a markdown cell nbgrader does not track, so grading neither needs nor restores it."""
+    folders = [(ENGLISH, layout.release_dir(lesson))]
+    folders += [(lang, layout.translated_release_dir(lesson, lang)) for lang in TRANSLATED]
+    for lang, folder in folders:
+        text = due_cell_text(schedule, lesson, lang)
+        if text is None:
+            continue
+        for path in folder.glob("*.ipynb"):
+            notebook = nbformat.read(path, as_version=4)
+            cell = nbformat.v4.new_markdown_cell(text)
+            cell["id"] = DUE_CELL
+            notebook.cells.insert(1, cell)
+            nbformat.write(notebook, path)
 
 
 def read_notebook(path: Path) -> dict:

@@ -8,10 +8,26 @@ from pathlib import Path
 
 
 def read_grades(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
-    """``{(lesson, student): (score, max_score)}`` from nbgrader's CSV export (what ``course grade`` writes)."""
+    """``{(lesson, student): (score, max_score)}`` from ``grades.csv`` (nbgrader's CSV export, which ``course
+    grade`` extends with ``late_days`` and ``due``). ``score`` is the final score, after any late penalty
+    (``raw_score`` minus ``late_submission_penalty``); see :func:`read_late` for those."""
     with grades_csv.open(newline="", encoding="utf-8") as handle:
         return {
             (r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
+            for r in csv.DictReader(handle)
+        }
+
+
+def read_late(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float, int | None]]:
+    """``{(lesson, student): (raw_score, late_submission_penalty, late_days)}`` from ``grades.csv``;
+    ``late_days`` is None where nothing was due or the submission time is unknown."""
+    with grades_csv.open(newline="", encoding="utf-8") as handle:
+        return {
+            (r["assignment"], r["student_id"]): (
+                float(r["raw_score"]),
+                float(r["late_submission_penalty"] or 0),
+                int(r["late_days"]) if r.get("late_days") else None,
+            )
             for r in csv.DictReader(handle)
         }
 
@@ -39,7 +55,8 @@ def collect(db_url: str, lessons: list[str], course: str = "default_course") -> 
         for lesson in lessons:
             for submission in gradebook.assignment_submissions(lesson):
                 student = submission.student.id
-                report.totals[(lesson, student)] = (submission.score, submission.max_score)
+                final = max(0.0, submission.score - (submission.late_submission_penalty or 0.0))  # as grades.csv
+                report.totals[(lesson, student)] = (final, submission.max_score)
                 for notebook in submission.notebooks:
                     for grade in sorted(notebook.grades, key=lambda g: g.name):
                         share = 100.0 * grade.score / grade.max_score if grade.max_score else 0.0

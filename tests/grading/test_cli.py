@@ -41,6 +41,20 @@ def test_grade_with_nothing_submitted(empty_course):
     _one_line_error(course("grade", cwd=empty_course), "submitted/<student>/<lesson>/")
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("schedule.toml", '[due]\n"00-orientation" = 2026-12-01T23:59:00\n', ["schedule.toml", "no timezone"]),
+        ("roster.csv", "id,name\nada,Ada\n", ["roster.csv", "sis_user_id"]),
+    ],
+)
+def test_a_bad_schedule_or_roster_stops_grade_before_any_grading(empty_course, name, text, words):
+    layout = CourseLayout.load(empty_course)
+    layout.gradebook.touch()
+    (empty_course / name).write_text(text)
+    _one_line_error(course("grade", cwd=empty_course), *words)
+
+
 def test_unknown_lesson(empty_course):
     _one_line_error(course("release", "--lesson", "99-nope", cwd=empty_course), "00-orientation")
 
