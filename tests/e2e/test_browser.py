@@ -214,19 +214,27 @@ class Notebook:
     def cell(self, index: int):
         return self.page.locator(f"{self.panel()} .jp-Cell").nth(index)
 
+    @classmethod
+    def open(cls, browser, lab: dict, path: str, name: str) -> Notebook:
+        """Open ``path`` (relative to the lab's root) in a new page once its kernel is idle; a failure's
+        screenshot is ``<name>-failure.png``."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        nb = cls(page, ARTIFACTS / f"{name}-failure.png")
+        # ?reset: a fresh workspace, so notebooks from earlier tests are not reopened beside this one
+        page.goto(f"{lab['url']}/lab/tree/{path}?reset&token={lab['token']}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000
+        )
+        nb.wait_idle()
+        return nb
+
 
 def test_student_loop_in_jupyterlab(lab, browser, lesson_name):
     lesson = lesson_name
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    nb = Notebook(page, ARTIFACTS / f"{lesson}-failure.png")
-    # ?reset: a fresh workspace, so notebooks from earlier tests are not reopened beside this one
-    page.goto(f"{lab['url']}/lab/tree/{lesson}/{lesson}.ipynb?reset&token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000
-    )
-    nb.wait_idle()
+    nb = Notebook.open(browser, lab, f"{lesson}/{lesson}.ipynb", lesson)
+    page = nb.page
     answers = lab["root"] / lesson / "answers.json"
     key = answer_key(LAYOUT, lesson)
 
@@ -296,15 +304,8 @@ def test_a_lesson_reads_in_its_language(lab, browser, lang):
     """The translated release as a student opens it: markdown, printed and plotted text and the quiz widget in
     its language, every plot's characters in its fonts (matplotlib warns of a missing glyph in the output)."""
     lesson = TRANSLATED_LESSON
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    nb = Notebook(page, ARTIFACTS / f"{lang}-{lesson}-failure.png")
-    page.goto(f"{lab['url']}/lab/tree/{lang}/{lesson}/{lesson}.ipynb?reset&token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel", timeout=90_000
-    )
-    nb.wait_idle()
+    nb = Notebook.open(browser, lab, f"{lang}/{lesson}/{lesson}.ipynb", f"{lang}-{lesson}")
+    page = nb.page
     nb.js("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     nb.wait_idle()
     panel = nb.panel()
