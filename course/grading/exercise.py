@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..languages import Said
 from . import drivers
 from .values import decode, encode
 
@@ -33,7 +34,7 @@ class Compare:
 
     def differs(self, expected: object, actual: object) -> str | None:
         """None when ``actual`` matches ``expected``, else a short reason that names no expected value."""
-        return _differs(expected, actual, self, "the result")
+        return _differs(expected, actual, self, Said("grading.the_result"))
 
 
 EXACT = Compare()
@@ -105,52 +106,51 @@ class Check:
         """What the kernel receives: no expected value."""
         return {"target": self.target, "driver": self.driver, "cases": self.cases}
 
-    def verdict(self, observations: list[object] | None) -> tuple[bool, str]:
-        """(passed, a line for the feedback). The line says how many cases matched and why the first one that
-        did not failed, never what was expected."""
-        total = len(self.expected)
+    def verdict(self, observations: list[object] | None) -> tuple[bool, Said]:
+        """(passed, a line for the feedback, said in English and sayable in the student's language). The line
+        says how many cases matched and why the first one that did not failed, never what was expected."""
+        total, target = len(self.expected), self.target
         if observations is None:
-            return False, f"`{self.target}` was not checked: the cell did not finish (error, timeout or no result)."
+            return False, Said("grading.not_checked", target=target)
         if len(observations) != total:
-            return False, f"`{self.target}` was not checked on all {total} cases."
+            return False, Said("grading.not_all_checked", target=target, total=total)
         wrong = []
         for index, (want, got) in enumerate(zip(self.expected, observations, strict=True)):
             reason = self.compare.differs(decode(want, tensors=False), decode(got, tensors=False))
             if reason:
                 wrong.append((index, reason))
         if not wrong:
-            return True, f"`{self.target}` matched the reference on all {total} cases drawn for this grading run."
+            return True, Said("grading.all_matched", target=target, total=total)
         index, reason = wrong[0]
-        return False, (
-            f"`{self.target}` matched the reference on {total - len(wrong)} of {total} cases; "
-            f"case {index + 1}: {reason}."
+        return False, Said(
+            "grading.some_matched", target=target, right=total - len(wrong), total=total, case=index + 1, reason=reason
         )
 
 
-def _differs(expected: object, actual: object, how: Compare, where: str) -> str | None:
+def _differs(expected: object, actual: object, how: Compare, where: Said) -> Said | None:
     import numpy
 
     if isinstance(expected, dict) and "__raised__" in expected:
         if isinstance(actual, dict) and actual.get("__raised__") == expected["__raised__"]:
             return None
-        return f"{where} should have raised {expected['__raised__']}"
+        return Said("grading.should_raise", where=where, error=expected["__raised__"])
     if isinstance(actual, dict) and "__raised__" in actual:
         if actual["__raised__"] in ("ModuleNotFoundError", "ImportError") and actual.get("module", "").startswith(
             "course.references"
         ):
-            return f"{where} came from the course's reference solution, which is not available while grading"
+            return Said("grading.from_reference", where=where)
         if actual["__raised__"] == "NotImplementedError":
-            return "the exercise is not written yet (NotImplementedError)"
-        return f"{where} raised {actual['__raised__']}"
+            return Said("grading.not_written")
+        return Said("grading.raised", where=where, error=actual["__raised__"])
     if isinstance(actual, dict) and "__unsupported__" in actual:
-        return f"{where} is {actual['__unsupported__']}, not a plain value"
+        return Said("grading.not_plain", where=where, kind=actual["__unsupported__"])
     if isinstance(expected, numpy.ndarray) or isinstance(actual, numpy.ndarray):
         return _array_differs(expected, actual, how, where)
     if isinstance(expected, bool) or expected is None or isinstance(expected, str | bytes):
-        return None if type(actual) is type(expected) and actual == expected else f"{where} differs"
+        return None if type(actual) is type(expected) and actual == expected else Said("grading.differs", where=where)
     if isinstance(expected, int | float) and not isinstance(expected, bool):
         if isinstance(actual, bool) or not isinstance(actual, int | float):
-            return f"{where} should be a number"
+            return Said("grading.not_number", where=where)
         if how.how == "close" or isinstance(expected, float) and isinstance(actual, float):
             tolerance = how if how.how == "close" else Compare("close", 1e-12, 0.0)
             same = math.isclose(expected, actual, rel_tol=tolerance.rtol, abs_tol=tolerance.atol) or (
@@ -158,46 +158,47 @@ def _differs(expected: object, actual: object, how: Compare, where: str) -> str 
             )
         else:
             same = expected == actual
-        return None if same else f"{where} differs"
+        return None if same else Said("grading.differs", where=where)
     if isinstance(expected, list | tuple):
         if not isinstance(actual, list | tuple):
-            return f"{where} should be a list"
+            return Said("grading.not_list", where=where)
         if len(expected) != len(actual):
-            return f"{where} has {len(actual)} items, not the expected number"
+            return Said("grading.item_count", where=where, count=len(actual))
         if how.how == "unordered":
-            return None if sorted(map(repr, expected)) == sorted(map(repr, actual)) else f"{where} differs"
+            same = sorted(map(repr, expected)) == sorted(map(repr, actual))
+            return None if same else Said("grading.differs", where=where)
         for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            reason = _differs(e, a, how, f"item {index} of {where}")
+            reason = _differs(e, a, how, Said("grading.item_of", index=index, where=where))
             if reason:
                 return reason
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or set(actual) != set(expected):
-            return f"{where} should be a dict with the keys {sorted(map(str, expected))}"
+            return Said("grading.not_dict", where=where, keys=sorted(map(str, expected)))
         for key in expected:
-            reason = _differs(expected[key], actual[key], how, f"{where}[{key!r}]")
+            reason = _differs(expected[key], actual[key], how, Said("grading.key_of", where=where, key=repr(key)))
             if reason:
                 return reason
         return None
     if isinstance(expected, frozenset):
-        return None if isinstance(actual, frozenset) and actual == expected else f"{where} differs"
-    return None if expected == actual else f"{where} differs"
+        return None if isinstance(actual, frozenset) and actual == expected else Said("grading.differs", where=where)
+    return None if expected == actual else Said("grading.differs", where=where)
 
 
-def _array_differs(expected: object, actual: object, how: Compare, where: str) -> str | None:
+def _array_differs(expected: object, actual: object, how: Compare, where: Said) -> Said | None:
     import numpy
 
     try:
         want, got = numpy.asarray(expected), numpy.asarray(actual)
     except (ValueError, TypeError):
-        return f"{where} is not an array of the expected shape"
+        return Said("grading.not_array", where=where)
     if want.shape != got.shape:
-        return f"{where} has shape {tuple(got.shape)}, not {tuple(want.shape)}"
+        return Said("grading.wrong_shape", where=where, got=tuple(got.shape), want=tuple(want.shape))
     if want.dtype.kind in "fc" or got.dtype.kind in "fc":
         if not (numpy.issubdtype(got.dtype, numpy.number) or got.dtype == bool):
-            return f"{where} should hold numbers"
+            return Said("grading.not_numbers", where=where)
         rtol, atol = (how.rtol, how.atol) if how.how == "close" else (1e-12, 0.0)
         same = numpy.allclose(got.astype(complex), want.astype(complex), rtol=rtol, atol=atol, equal_nan=True)
     else:
         same = numpy.array_equal(want, got)
-    return None if same else f"{where} differs"
+    return None if same else Said("grading.differs", where=where)

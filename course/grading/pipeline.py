@@ -91,7 +91,9 @@ def _grade_notebook(job: Job, name: str, answers: dict[str, list[str]], result: 
         observations, result.isolated = outcome.observations, outcome.isolated
         result.built.update(outcome.built)
         result.notes += outcome.notes
-    result.scores[name], result.comments[name] = score_notebook(template, notebook, answers, job.checks, observations)
+    result.scores[name], result.comments[name] = score_notebook(
+        template, notebook, answers, job.checks, observations, lang
+    )
     add_notes_cell(notebook, result.notes, lang)
     notebook.metadata[METADATA_KEY] = {"language": lang}  # the feedback's hidden-test lines follow it
     nbformat.validate(notebook)

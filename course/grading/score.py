@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from nbformat import NotebookNode
 
+from ..languages import ENGLISH, say
 from .cells import positions
 from .exercise import Check
 from .template import NotebookTemplate
@@ -22,9 +23,10 @@ def score_notebook(
     answers: dict[str, list[str]],
     checks: dict[str, Check],
     observations: dict[str, list | None],
+    lang: str = ENGLISH,
 ) -> tuple[dict[str, float | None], dict[str, str | None]]:
-    """(scores by grade id, comments by solution id). A quiz grade cell gets, as outputs, one error per wrong
-    question (naming the question, never the key)."""
+    """(scores by grade id, comments by solution id), what the student reads in ``lang``. A quiz grade cell gets,
+    as outputs, one error per wrong question (naming the question, never the key)."""
     index_of = positions(notebook.cells)
     scores: dict[str, float | None] = {}
     comments: dict[str, str | None] = {}
@@ -33,7 +35,7 @@ def score_notebook(
         if spec.kind == "test":
             ok, line = checks[grade_id].verdict(observations.get(grade_id))
             scores[grade_id] = spec.points if ok else 0.0
-            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=line + "\n")]
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=line.in_language(lang) + "\n")]
         elif spec.kind == "quiz":
             wrong = [q for q, key in spec.quiz_keys.items() if set(answers.get(q, [])) != key]
             scores[grade_id] = 0.0 if wrong else spec.points
@@ -41,13 +43,14 @@ def score_notebook(
                 NotebookNode(
                     output_type="error",
                     ename="AssertionError",
-                    evalue=f"{q}: not the expected answer",
-                    traceback=[f"AssertionError: {q}: not the expected answer"],
+                    evalue=say("grading.quiz_wrong", lang, question=q),
+                    traceback=[f"AssertionError: {say('grading.quiz_wrong', lang, question=q)}"],
                 )
                 for q in wrong
             ]
         elif spec.kind == "manual":
             scores[grade_id] = 0.0 if cell.source.strip() == spec.released.strip() else None
         if spec.kind in ("solution", "manual"):
-            comments[grade_id] = "No response." if cell.source.strip() == spec.released.strip() else None
+            unanswered = cell.source.strip() == spec.released.strip()
+            comments[grade_id] = say("grading.no_response", lang) if unanswered else None
     return scores, comments

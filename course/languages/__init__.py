@@ -120,7 +120,7 @@ def use_fonts(lang: str) -> None:
     rcParams["font.family"] = ["sans-serif", found[0]]
 
 
-def say(key: str, lang: str | None = None, **values) -> str:
+def say(key: str, lang: str | None = None, /, **values) -> str:
     """The text ``key`` (``"<area>.<name>"``) in the reader's language, with ``{placeholders}`` filled in."""
     strings = catalog(lang or current())
     try:
@@ -142,7 +142,7 @@ class Said(str):
     key: str
     values: dict
 
-    def __new__(cls, key: str, **values) -> Said:
+    def __new__(cls, key: str, /, **values) -> Said:
         said = super().__new__(cls, say(key, ENGLISH, **values))
         said.key, said.values = key, values
         return said

@@ -52,6 +52,7 @@ _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-
 
 
 _WORD = re.compile(r"[A-Za-z]{2,}")
+_PLACEHOLDER = re.compile(r"{[^}]*}")
 
 
 def _prose(text: str) -> str:
@@ -256,7 +257,9 @@ def strings_problems(lang: str) -> list[str]:
                 problems.append(f"{name}: {key} changed in English; update it and its fingerprint {fingerprint(text)}")
             elif set(re.findall(r"{(\w*)[^}]*}", text)) != set(re.findall(r"{(\w*)[^}]*}", entry["text"])):
                 problems.append(f"{name}: {key} must use the same {{placeholders}} as the English")
-            elif english_sentences(entry["text"]) or (entry["text"] == text and len(_WORD.findall(_prose(text))) >= 2):
+            elif english_sentences(entry["text"]) or (
+                entry["text"] == text and len(_WORD.findall(_prose(_PLACEHOLDER.sub("", text)))) >= 2
+            ):
                 problems.append(f"{name}: {key} is left in English")
         problems += [f"{name}: {key} is not an English string" for key in mine if key not in english]
     return problems

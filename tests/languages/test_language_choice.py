@@ -85,3 +85,16 @@ def test_the_submission_language_comes_from_its_metadata_and_defaults_to_english
     assert submission_language(json.dumps({"metadata": {"course": {"language": "ja"}}}).encode()) == "ja"
     assert submission_language(json.dumps({"metadata": {"course": {"language": "xx"}}}).encode()) == "en"
     assert submission_language(b"not json") == "en" and submission_language(None) == "en"
+
+
+def test_an_exercise_verdict_is_said_in_the_students_language():
+    from course.grading.exercise import Check
+
+    check = Check("test-x", "answer", "call", cases=[1, 2], expected=[[1, {"a": 2}], [3]])
+    passed, line = check.verdict([[1, {"a": 5}], [3]])
+    assert not passed
+    assert line == "`answer` matched the reference on 1 of 2 cases; case 1: item 1 of the result['a'] differs."
+    assert line.in_language("ko") == (
+        "`answer`은(는) 2개 사례 중 1개에서 참조 구현과 일치했습니다. 사례 1: 결과의 1번 항목['a']이(가) 다릅니다."
+    )
+    assert "2 件中 1 件" in line.in_language("ja")

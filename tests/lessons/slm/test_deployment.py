@@ -36,7 +36,7 @@ def test_longest_context_is_zero_when_the_weights_alone_do_not_fit():
 def test_tokenizers_and_the_approximation_note():
     assert deployment.MODEL_TOKENIZER["mistral-nemo-12b"] == "tekken"
     assert set(deployment.APPROXIMATE_TOKENIZER) <= set(deployment.MODEL_TOKENIZER)
-    assert "approximation" in say(deployment.APPROXIMATE_TOKENIZER["mistral-small"], lang="en")
+    assert "approximation" in say(deployment.APPROXIMATE_TOKENIZER["mistral-small"], "en")
 
 
 def test_chart_draws():
