@@ -63,6 +63,10 @@ def test_all_correct_and_blank_submissions_of_every_lesson(course_copy):
         for student, title in (("ada-ko", "ko"), ("dee-ja", "ja")):
             page = next((course.feedback / student / lesson).glob("*.html")).read_text(encoding="utf-8")
             assert lesson_title(lesson, title) in page, f"{lesson}: {student}'s feedback is not in their language"
+        korean = next((course.feedback / "ada-ko" / lesson).glob("*.html")).read_text(encoding="utf-8")
+        assert "참조 구현과 일치했습니다" in korean, f"{lesson}: the exercises' verdicts are not in Korean"
+        japanese = next((course.feedback / "dee-ja" / lesson).glob("*.html")).read_text(encoding="utf-8")
+        assert "このセルのテストが失敗しました" in japanese or "期待される答えではありません" in japanese, lesson
 
 
 def first_graded(lesson: str) -> str:
