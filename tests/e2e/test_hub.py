@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -226,3 +227,195 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
     assert rows[second]["late_days"] == "0"
     assert "2 days after the due date" in html[first] and "2.4" in html[first]
     assert "on time" in html[second] and "extension: yes" in html[second]
+
+
+# --- the same loop through a real JupyterHub (deploy/jupyterhub/), as the Assignments panel drives it ---
+
+HUB_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "jupyterhub" / "jupyterhub_config.py"
+GRADER = "bp-grader"
+HUB_NEEDS = "the JupyterHub test needs root, useradd/runuser and configurable-http-proxy (npm)"
+
+
+class Session:
+    """One user's browser session with the hub: logged in, their server started; the nbgrader and Jupyter REST
+    calls the Assignments panel makes."""
+
+    def __init__(self, hub: str, user: str, password: str):
+        import requests
+
+        self.hub, self.user, self.http = hub, user, requests.Session()
+        self.http.get(f"{hub}/hub/login", timeout=30)
+        form = {"username": user, "password": password, "_xsrf": self.http.cookies.get("_xsrf", "")}
+        login = self.http.post(f"{hub}/hub/login?next=", data=form, timeout=60)
+        assert login.status_code == 200 and "/hub/login" not in login.url, f"{user} could not log in: {login.url}"
+        self.base = f"{hub}/user/{user}"
+        self.http.get(f"{hub}/hub/spawn", timeout=180)
+        deadline = time.monotonic() + 180
+        while True:
+            lab = self.http.get(f"{self.base}/lab", timeout=30)
+            if lab.status_code == 200 and "jupyter-config-data" in lab.text:
+                break
+            assert time.monotonic() < deadline, f"{user}'s server did not start: {lab.status_code}"
+            time.sleep(1)
+        self.lab_html = lab.text
+        self.xsrf = self.http.cookies.get("_xsrf", path=f"/user/{user}/") or self.http.cookies.get("_xsrf")
+
+    def page_config(self) -> dict:
+        start = self.lab_html.index('id="jupyter-config-data"')
+        start = self.lab_html.index(">", start) + 1
+        return json.loads(self.lab_html[start : self.lab_html.index("</script>", start)])
+
+    def get(self, path: str, **params):
+        return self.http.get(f"{self.base}/{path}", params=params, timeout=60)
+
+    def post(self, path: str, **data):
+        return self.http.post(f"{self.base}/{path}", data=data, headers={"X-XSRFToken": self.xsrf}, timeout=120)
+
+    def put_file(self, path: str, content, kind: str) -> None:
+        body = {"type": kind, "format": "json" if kind == "notebook" else "text", "content": content}
+        reply = self.http.put(
+            f"{self.base}/api/contents/{path}", json=body, headers={"X-XSRFToken": self.xsrf}, timeout=60
+        )
+        assert reply.status_code in (200, 201), reply.text
+
+    def action(self, name: str, lesson: str) -> dict:
+        reply = self.post(f"assignments/{name}", course_id=COURSE_ID, assignment_id=lesson)
+        assert reply.status_code == 200, f"{self.user} {name}: {reply.status_code} {reply.text[:300]}"
+        result = reply.json()
+        assert result.get("success"), f"{self.user} {name}: {result}"
+        return result
+
+    def assignments(self) -> list[dict]:
+        reply = self.get("assignments", course_id=COURSE_ID)
+        assert reply.status_code == 200, reply.text
+        return reply.json()["value"]
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
+    if not (os.geteuid() == 0 and shutil.which("useradd") and shutil.which("configurable-http-proxy")):
+        if os.environ.get("CI") == "true":
+            pytest.fail(HUB_NEEDS)
+        pytest.skip(HUB_NEEDS)
+    from tests.conftest import free_port
+
+    everyone = (GRADER, *STUDENTS)
+    created: list[str] = []
+    hub = None
+    shared = Path(tempfile.mkdtemp(prefix="bp-hub-"))
+    shared.chmod(0o755)
+    try:
+        for user in everyone:
+            subprocess.run(["userdel", "-r", user], capture_output=True)
+            subprocess.run(["useradd", "-m", "-s", "/bin/bash", user], check=True)
+            created.append(user)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        course = _course(
+            shared, exchange, due=now - dt.timedelta(days=1, hours=1), extension=now + dt.timedelta(days=2)
+        )
+        started = time.monotonic()
+        _course_cli(course, exchange, "release", "--lesson", LESSON, "--to-exchange")
+        subprocess.run(["chown", "-R", f"{GRADER}:{GRADER}", str(course)], check=True)
+        course.chmod(0o700)  # only the grader reads the course folder (source/, answer keys, gradebook)
+
+        port, password = free_port(), "bp-test-only"
+        state = shared / "hub-state"
+        env = dict(
+            os.environ,
+            BP_HUB_PORT=str(port),
+            BP_HUB_STATE=str(state),
+            BP_HUB_DUMMY_PASSWORD=password,
+            BP_GRADER=GRADER,
+            BP_STUDENTS=",".join(STUDENTS),
+            BP_COURSE_VENV=str(student_python.parent.parent),
+            BP_COURSE_DIR=str(course),
+            NBGRADER_EXCHANGE=str(exchange),
+            PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        )
+        log_path = tmp_path / "jupyterhub.log"
+        with log_path.open("w") as log:
+            hub = subprocess.Popen(
+                [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+                cwd=shared,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
+        import requests
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{url}/hub/api/", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert hub.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.5)
+
+        from course.grading.layout import CourseLayout
+
+        layout = CourseLayout.load(course)
+        sessions = {user: Session(url, user, password) for user in STUDENTS}
+        for user, session in sessions.items():
+            disabled = session.page_config().get("disabledExtensions", [])
+            for plugin in ("formgrader", "create-assignment", "course-list"):
+                assert f"@jupyter/nbgrader:{plugin}" in disabled, f"{user}'s JupyterLab shows {plugin}"
+            assert "@jupyter/nbgrader:assignment-list" not in disabled
+            assert session.get("formgrader").status_code == 404  # the server extension is off too
+            listed = {a["assignment_id"]: a["status"] for a in session.assignments()}
+            assert listed.get(LESSON) == "released", listed
+            session.action("fetch", LESSON)
+            release_nb = layout.release_dir(LESSON) / f"{LESSON}.ipynb"
+            solved = solved_notebook(release_nb, layout.source_notebook(LESSON, LESSON))
+            session.put_file(f"{LESSON}/{LESSON}.ipynb", solved, "notebook")
+            answers = json.dumps({"format": 1, "answers": answer_key(layout, LESSON)})
+            session.put_file(f"{LESSON}/answers.json", answers, "file")
+            session.action("submit", LESSON)
+        grader = Session(url, GRADER, password)
+        disabled = grader.page_config().get("disabledExtensions", [])
+        assert not [p for p in disabled if p.startswith("@jupyter/nbgrader")], disabled
+        assert grader.get("formgrader").status_code == 200
+
+        _course_cli(course, exchange, "collect", "--lesson", LESSON)
+        assert course_main(["--root", str(course), "grade", "--lesson", LESSON]) == 0
+        _course_cli(course, exchange, "return", "--lesson", LESSON)
+        feedback = {}
+        for user, session in sessions.items():
+            session.action("fetch_feedback", LESSON)
+            listed = [a for a in session.assignments() if a["assignment_id"] == LESSON]
+            # what the panel shows under "Submitted assignments": each submission, with its fetched feedback
+            submissions = [s for a in listed for s in a.get("submissions", []) if s.get("has_local_feedback")]
+            assert len(submissions) == 1, json.dumps(listed, indent=1)[:3000]
+            submission = submissions[0]
+            path = f"{LESSON}/feedback/{submission['timestamp']}/{LESSON}.html"
+            reply = session.get(f"files/{path}")
+            assert reply.status_code == 200, f"{user}: {path}: {reply.status_code}"
+            feedback[user] = reply.text
+        print(f"hub: release -> feedback visible to both students: {time.monotonic() - started:.1f}s")
+        rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open(encoding="utf-8"))}
+        first, second = STUDENTS
+        assert (rows[first]["score"], rows[first]["late_days"]) == ("2.4", "2")
+        assert (rows[second]["score"], rows[second]["late_days"]) == ("3.0", "0")
+        assert "2 days after the due date" in feedback[first] and "2.4" in feedback[first]
+        assert "on time" in feedback[second]
+    finally:
+        if hub is not None:
+            _stop_group(hub)
+        for user in created:
+            subprocess.run(["pkill", "-u", user], capture_output=True)  # only the test's own users' servers
+            subprocess.run(["userdel", "-r", user], capture_output=True)
+        shutil.rmtree(shared, ignore_errors=True)
