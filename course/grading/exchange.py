@@ -60,6 +60,11 @@ def publish(
             *_exchange_args(root),
         )
         published.append((lesson, root / layout.course_id / "outbound" / lesson))
+    # nbgrader makes inbound 2733 (students may drop a submission in, not list it); the sticky bit also stops a
+    # student who guesses another's submission name from removing or renaming it
+    inbound = root / layout.course_id / "inbound"
+    if inbound.is_dir():
+        inbound.chmod(inbound.stat().st_mode & 0o7777 | 0o1000)
     return published
 
 

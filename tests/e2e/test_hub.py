@@ -187,6 +187,8 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
     inbound = exchange / COURSE_ID / "inbound"
     listing = subprocess.run([RUNUSER, "-u", first, "--", "ls", str(inbound)], capture_output=True, text=True)
     assert listing.returncode != 0 and "Permission denied" in listing.stderr
+    assert inbound.stat().st_mode & 0o7777 == 0o3733  # nbgrader's write-only inbound, plus the sticky bit
+    assert (exchange / COURSE_ID / "outbound").stat().st_mode & 0o777 == 0o755
 
     _course_cli(course, exchange, "collect", "--lesson", LESSON)
     first_answers = (course / "submitted" / second / LESSON / "answers.json").read_text()
@@ -405,6 +407,7 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             reply = session.get(f"files/{path}")
             assert reply.status_code == 200, f"{user}: {path}: {reply.status_code}"
             feedback[user] = reply.text
+        assert (exchange / COURSE_ID / "feedback").stat().st_mode & 0o777 == 0o711
         print(f"hub: release -> feedback visible to both students: {time.monotonic() - started:.1f}s")
         rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open(encoding="utf-8"))}
         first, second = STUDENTS
