@@ -1,12 +1,20 @@
-"""The classroom loop through nbgrader's exchange with real Unix users (issue 21).
+"""The classroom loop through nbgrader's exchange with real Unix users, then through a real JupyterHub (issue 21).
 
-An instructor publishes lesson 00 to an exchange folder laid out as deploy/jupyterhub/ lays it out; two students
-(real Unix accounts, ``bp-s1`` and ``bp-s2``) fetch it and submit as themselves with nbgrader's own exchange
-commands (what the Assignments panel calls); ``course collect``, ``course grade`` and ``course return`` run as
-the instructor; each student fetches their feedback. Student 1 is late (due date in the past), student 2 has an
-extension into the future. Every account created is removed in ``finally``, pass or fail.
+First test: an instructor publishes lesson 00 to an exchange folder laid out as deploy/jupyterhub/ lays it out;
+two students (real Unix accounts ``bp-s1`` and ``bp-s2``) fetch it and submit as themselves with nbgrader's own
+exchange commands (what the Assignments panel calls), student 2 resubmits; ``course collect``, ``course grade``
+and ``course return`` run as the instructor; each student fetches their feedback.
 
-Not yet here: driving these steps in headless Chromium through JupyterHub (see the report in issue 21).
+Second test: deploy/jupyterhub/jupyterhub_config.py on 127.0.0.1 (a test-only password), a grader and two students;
+in headless Chromium each student logs in, opens the Assignments panel from the Nbgrader menu, fetches lesson 00,
+opens it, saves the solved notebook and quiz answers (through the contents API with the page's login: typing a
+whole solution is what tests/e2e/test_browser.py covers), submits from the panel, and after collect/grade/return
+fetches feedback in the panel and reads the score and the late note. The students' JupyterLab has no formgrader,
+Create Assignment or Course List; the grader's has. Screenshots go to test-artifacts/hub/.
+
+Both: student 1 is late (due date in the past: 2 started days at 10% per day), student 2 has an extension into
+the future; exact scores in grades.csv. The hub, its proxy and every user's server are stopped by process group
+and the test users' processes, and every account created is removed, in ``finally``, pass or fail.
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ from pathlib import Path
 
 import pytest
 
-from course.grading.cli import main as course_main
 from course.grading.samples import answer_key, solved_notebook
 from tests.conftest import make_course_copy
 
@@ -144,8 +151,19 @@ def _course(tmp_path: Path, exchange: Path, due: dt.datetime, extension: dt.date
     return layout.root
 
 
-def _course_cli(course: Path, exchange: Path, *args: str) -> None:
-    assert course_main(["--root", str(course), *args, "--exchange", str(exchange)]) == 0
+def _course_cli(course: Path, exchange: Path | None, *args: str) -> None:
+    """The instructor's `course` command, in its own process as in a shell (Playwright's loop runs in this one)."""
+    extra = ["--exchange", str(exchange)] if exchange else []
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    result = subprocess.run(
+        [sys.executable, "-m", "course.grading.cli", "--root", str(course), *args, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, f"course {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
 
 
 def _work(home: Path, course: Path, wrong_quiz: bool) -> None:
@@ -200,7 +218,7 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
     assert (course / "submitted" / second / LESSON / "answers.json").read_text() != first_answers  # the latest wins
     for user in users:
         assert (course / "submitted" / user / LESSON / "timestamp.txt").is_file()
-    assert course_main(["--root", str(course), "grade", "--lesson", LESSON]) == 0
+    _course_cli(course, None, "grade", "--lesson", LESSON)
     _course_cli(course, exchange, "return", "--lesson", LESSON)
 
     html = {}
@@ -235,7 +253,8 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
 
 HUB_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "jupyterhub" / "jupyterhub_config.py"
 GRADER = "bp-grader"
-HUB_NEEDS = "the JupyterHub test needs root, useradd/runuser and configurable-http-proxy (npm)"
+HUB_NEEDS = "the JupyterHub test needs root, useradd/runuser, configurable-http-proxy (npm) and chromium"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class Session:
@@ -293,6 +312,59 @@ class Session:
         return reply.json()["value"]
 
 
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
+
+
+class StudentBrowser:
+    """A student in headless Chromium: logs in on the hub's page, and works in JupyterLab's Assignments panel."""
+
+    def __init__(self, browser, hub: str, user: str, password: str):
+        self.user, self.hub = user, hub
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(120_000)
+        self.page.goto(f"{hub}/hub/login")
+        self.page.fill("#username_input", user)
+        self.page.fill("#password_input", password)
+        self.page.click("#login_submit")
+        self.page.wait_for_url(f"**/user/{user}/lab**", timeout=180_000)
+        self.page.wait_for_selector(".lm-MenuBar-item", timeout=180_000)
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{self.user}-{name}.png"))
+
+    def assignments(self):
+        """The Assignments panel, opened from the Nbgrader menu as a student does."""
+        page = self.page
+        if not page.locator("#released_assignments_list").count():
+            page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
+            page.locator(".lm-Menu-item", has_text="Assignment List").click()
+        page.wait_for_selector("#released_assignments_list")
+        return page
+
+    def menu_items(self) -> list[str]:
+        page = self.page
+        page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
+        items = page.locator(".lm-Menu-content .lm-Menu-itemLabel").all_inner_texts()
+        page.keyboard.press("Escape")
+        return [i.strip() for i in items if i.strip()]
+
+    def click_in(self, list_id: str, button: str) -> None:
+        self.assignments().locator(f"#{list_id} button", has_text=button).first.click()
+
+    def put(self, path: str, body: dict) -> None:
+        """The contents API with the page's own login (the fallback for typing a whole solution)."""
+        xsrf = next(c["value"] for c in self.context.cookies() if c["name"] == "_xsrf")
+        reply = self.context.request.put(
+            f"{self.hub}/user/{self.user}/api/contents/{path}", data=json.dumps(body), headers={"X-XSRFToken": xsrf}
+        )
+        assert reply.ok, reply.text()
+
+    def close(self) -> None:
+        self.context.close()
+
+
 def _stop_group(process: subprocess.Popen) -> None:
     for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
         try:
@@ -305,8 +377,9 @@ def _stop_group(process: subprocess.Popen) -> None:
             continue
 
 
+@pytest.mark.browser
 def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
-    if not (os.geteuid() == 0 and shutil.which("useradd") and shutil.which("configurable-http-proxy")):
+    if not (os.geteuid() == 0 and shutil.which("useradd") and shutil.which("configurable-http-proxy") and CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail(HUB_NEEDS)
         pytest.skip(HUB_NEEDS)
@@ -314,7 +387,8 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
 
     everyone = (GRADER, *STUDENTS)
     created: list[str] = []
-    hub = None
+    hub = chromium = playwright = None
+    students: dict[str, StudentBrowser] = {}
     shared = Path(tempfile.mkdtemp(prefix="bp-hub-"))
     shared.chmod(0o755)
     try:
@@ -380,33 +454,58 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             assert session.get("formgrader").status_code == 404  # the server extension is off too
             listed = {a["assignment_id"]: a["status"] for a in session.assignments()}
             assert listed.get(LESSON) == "released", listed
-            session.action("fetch", LESSON)
-            release_nb = layout.release_dir(LESSON) / f"{LESSON}.ipynb"
-            solved = solved_notebook(release_nb, layout.source_notebook(LESSON, LESSON))
-            session.put_file(f"{LESSON}/{LESSON}.ipynb", solved, "notebook")
-            answers = json.dumps({"format": 1, "answers": answer_key(layout, LESSON)})
-            session.put_file(f"{LESSON}/answers.json", answers, "file")
-            session.action("submit", LESSON)
+        from playwright.sync_api import sync_playwright
+
+        release_nb = layout.release_dir(LESSON) / f"{LESSON}.ipynb"
+        solved = solved_notebook(release_nb, layout.source_notebook(LESSON, LESSON))
+        answers = json.dumps({"format": 1, "answers": answer_key(layout, LESSON)})
+        playwright = sync_playwright().start()
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        students = {user: StudentBrowser(chromium, url, user, password) for user in STUDENTS}
+        for user, student in students.items():
+            menu = student.menu_items()
+            assert "Assignment List" in menu and not {"Formgrader", "Course List"} & set(menu), menu
+            page = student.assignments()
+            page.locator("#released_assignments_list", has_text=LESSON).wait_for()
+            student.shot("1-assignments-released")
+            student.click_in("released_assignments_list", "Fetch")
+            page.locator("#fetched_assignments_list", has_text=LESSON).wait_for()
+            # open the lesson, then write the solved notebook and the quiz answers (what the widgets save)
+            page.goto(f"{url}/user/{user}/lab/tree/{LESSON}/{LESSON}.ipynb")
+            page.wait_for_selector(".jp-Notebook .jp-Cell")
+            student.shot("2-lesson-open")
+            page.goto(f"{url}/user/{user}/lab")
+            page.wait_for_selector(".lm-MenuBar-item")
+            student.put(f"{LESSON}/{LESSON}.ipynb", {"type": "notebook", "format": "json", "content": solved})
+            student.put(f"{LESSON}/answers.json", {"type": "file", "format": "text", "content": answers})
+            student.click_in("fetched_assignments_list", "Submit")
+            page = student.assignments()
+            page.locator("#submitted_assignments_list .list_item", has_text=LESSON).first.wait_for()
+            student.shot("3-submitted")
         grader = Session(url, GRADER, password)
         disabled = grader.page_config().get("disabledExtensions", [])
         assert not [p for p in disabled if p.startswith("@jupyter/nbgrader")], disabled
         assert grader.get("formgrader").status_code == 200
 
         _course_cli(course, exchange, "collect", "--lesson", LESSON)
-        assert course_main(["--root", str(course), "grade", "--lesson", LESSON]) == 0
+        _course_cli(course, None, "grade", "--lesson", LESSON)
         _course_cli(course, exchange, "return", "--lesson", LESSON)
         feedback = {}
-        for user, session in sessions.items():
-            session.action("fetch_feedback", LESSON)
-            listed = [a for a in session.assignments() if a["assignment_id"] == LESSON]
-            # what the panel shows under "Submitted assignments": each submission, with its fetched feedback
+        for user, student in students.items():
+            page = student.assignments()
+            page.reload()
+            page.wait_for_selector(".lm-MenuBar-item")
+            page = student.assignments()
+            page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
+            page.locator("text=(view feedback)").first.wait_for()
+            student.shot("4-feedback-fetched")
+            listed = [a for a in sessions[user].assignments() if a["assignment_id"] == LESSON]
             submissions = [s for a in listed for s in a.get("submissions", []) if s.get("has_local_feedback")]
             assert len(submissions) == 1, json.dumps(listed, indent=1)[:3000]
-            submission = submissions[0]
-            path = f"{LESSON}/feedback/{submission['timestamp']}/{LESSON}.html"
-            reply = session.get(f"files/{path}")
-            assert reply.status_code == 200, f"{user}: {path}: {reply.status_code}"
-            feedback[user] = reply.text
+            path = f"{LESSON}/feedback/{submissions[0]['timestamp']}/{LESSON}.html"
+            page.goto(f"{url}/user/{user}/files/{path}")  # JupyterLab's "Open in New Browser Tab"
+            feedback[user] = page.locator("body").inner_text()
+            student.shot("5-feedback")
         assert (exchange / COURSE_ID / "feedback").stat().st_mode & 0o777 == 0o711
         print(f"hub: release -> feedback visible to both students: {time.monotonic() - started:.1f}s")
         rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open(encoding="utf-8"))}
@@ -416,6 +515,12 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
         assert "2 days after the due date" in feedback[first] and "2.4" in feedback[first]
         assert "on time" in feedback[second]
     finally:
+        for student in students.values():
+            student.close()
+        if chromium is not None:
+            chromium.close()
+        if playwright is not None:
+            playwright.stop()
         if hub is not None:
             _stop_group(hub)
         for user in created:
