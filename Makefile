@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 PY_TREES  := course tests tools benchmarks
 
-.PHONY: venv lab test test-fast format lint clean-notebooks demo release clean
+.PHONY: venv lab hub test test-fast format lint clean-notebooks demo release clean
 
 venv: $(STAMP)
 
@@ -24,9 +24,13 @@ $(STAMP): pyproject.toml
 # opens release/, where each notebook's printed and plotted text follows the notebook's own language.
 LAB_DIR := $(if $(filter ko ja,$(COURSE_LANG)),release/$(COURSE_LANG),release)
 
-lab: venv  ## JupyterLab on the student notebooks, with nbgrader's extensions (COURSE_LANG=en|ko|ja)
+# the students' Jupyter config (deploy/jupyterhub/student): Assignments and Validate, no instructor panels
+lab: venv  ## JupyterLab on the student notebooks, with nbgrader's student extensions (COURSE_LANG=en|ko|ja)
 	@case "$(COURSE_LANG)" in ""|en|ko|ja) ;; *) echo "COURSE_LANG must be en, ko or ja, not '$(COURSE_LANG)'"; exit 2;; esac
-	$(if $(COURSE_LANG),COURSE_LANG=$(COURSE_LANG)) $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) $(LAB_FLAGS)
+	$(if $(COURSE_LANG),COURSE_LANG=$(COURSE_LANG)) JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyterhub/student $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) $(LAB_FLAGS)
+
+hub: venv  ## JupyterHub for a small class on this machine, as root (see README: Running a class on JupyterHub)
+	deploy/jupyterhub/start.sh
 
 test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

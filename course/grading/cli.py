@@ -20,9 +20,38 @@ def _root(args: argparse.Namespace) -> Path:
 def _cmd_release(args: argparse.Namespace) -> None:
     from .release import release
 
+    if args.language and not args.to_exchange:
+        raise CourseError("--language goes with --to-exchange (course release --to-exchange --language ko)")
+    if args.to_exchange:
+        from .exchange import exchange_root
+
+        exchange_root(args.exchange)  # no exchange folder: say so before building anything
     for folder in release(_root(args), args.lesson, args.db_url):
         print(f"released {folder}")
     print("verified: no solution, hidden test or answers file in the release")
+    if args.to_exchange:
+        _cmd_release_to_exchange(args)
+
+
+def _cmd_release_to_exchange(args: argparse.Namespace) -> None:
+    from .exchange import publish
+
+    for lesson, outbound in publish(_root(args), args.lesson, args.exchange, args.language or "en"):
+        print(f"published {lesson} ({args.language or 'en'}) to {outbound}")
+
+
+def _cmd_collect(args: argparse.Namespace) -> None:
+    from .exchange import collect
+
+    for lesson, students in collect(_root(args), args.lesson, args.exchange).items():
+        print(f"collected {lesson}: {', '.join(students)}")
+
+
+def _cmd_return(args: argparse.Namespace) -> None:
+    from .exchange import return_feedback
+
+    for lesson, students in return_feedback(_root(args), args.lesson, args.exchange).items():
+        print(f"returned feedback on {lesson} to {', '.join(students)}")
 
 
 def _cmd_translations(args: argparse.Namespace) -> None:
@@ -154,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", help="course folder (default: the one containing the current folder)")
     sub = parser.add_subparsers(dest="command", required=True)
     lesson_help = "a lesson id such as 00-orientation (repeatable; default: every lesson)"
+    exchange_help = "nbgrader's exchange folder (default: $NBGRADER_EXCHANGE, else /srv/nbgrader/exchange)"
 
     p = sub.add_parser(
         "release",
@@ -167,7 +197,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lesson", action="append", help=lesson_help)
     p.add_argument("--db-url", help=db_help)
+    p.add_argument(
+        "--to-exchange",
+        action="store_true",
+        help="then publish each lesson to nbgrader's exchange, where students fetch it in the Assignments panel",
+    )
+    p.add_argument(
+        "--language",
+        choices=["en", "ko", "ja"],
+        help="with --to-exchange: publish release/<lang>/ (ko, ja) under the same assignment ids (default: en); "
+        "one language per course id at a time, the last published wins",
+    )
+    p.add_argument("--exchange", help=exchange_help)
     p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser(
+        "collect",
+        help="gather the students' submissions from the exchange into submitted/",
+        description="Run nbgrader collect for each lesson: every student's latest submission goes to "
+        "submitted/<student>/<lesson>/, replacing one collected earlier (a resubmission wins). "
+        "Then `course grade`.",
+    )
+    p.add_argument("--lesson", action="append", help=lesson_help)
+    p.add_argument("--exchange", help=exchange_help)
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser(
+        "return",
+        help="publish the feedback `course grade` wrote to the exchange, for students to fetch",
+        description="Run nbgrader release_feedback for each lesson with feedback in feedback/; each student "
+        "then fetches their own feedback in JupyterLab's Assignments panel.",
+    )
+    p.add_argument("--lesson", action="append", help=lesson_help)
+    p.add_argument("--exchange", help=exchange_help)
+    p.set_defaults(func=_cmd_return)
 
     p = sub.add_parser(
         "grade",

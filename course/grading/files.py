@@ -21,6 +21,8 @@ NOTEBOOK_BYTES = 50_000_000
 ANSWERS_BYTES = 1_000_000
 ANSWERS = "answers.json"
 TIMESTAMP = "timestamp.txt"
+# written by nbgrader submit; `course return` needs it to name the student's feedback in the exchange
+SUBMISSION_SECRET = "submission_secret.txt"
 
 
 @dataclass
@@ -75,7 +77,7 @@ def read_submission(layout: CourseLayout, student: str, lesson: str, template: L
         files.problems[ANSWERS] = problem
     stamp, _ = read_file(folder / TIMESTAMP, 1000)
     files.timestamp = stamp.decode("utf-8", "replace").strip() if stamp else None
-    used = {f"{n}.ipynb" for n in template.notebooks} | {ANSWERS, TIMESTAMP}
+    used = {f"{n}.ipynb" for n in template.notebooks} | {ANSWERS, TIMESTAMP, SUBMISSION_SECRET}
     # names are the student's: shown only as plain, short code spans in notes and feedback
     files.ignored = sorted(
         "".join(c for c in p.name if c.isprintable() and c not in "`<>")[:60]

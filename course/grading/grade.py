@@ -23,7 +23,7 @@ from ..cache import cache_root
 from . import sandbox
 from .checks import build_checks, run_seed
 from .execute import KERNEL_GRACE, Limits, RunSettings
-from .files import SubmissionFiles, read_submission
+from .files import SUBMISSION_SECRET, TIMESTAMP, SubmissionFiles, read_file, read_submission
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
 from .pipeline import Job, SubmissionResult, grade_submission
@@ -307,6 +307,12 @@ def write_autograded(layout: CourseLayout, results: list[SubmissionResult]) -> N
         folder.mkdir(parents=True)
         for name, text in result.notebooks.items():
             (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")
+        # nbgrader's feedback copies these on, and `course return` (release_feedback) needs them: the exchange
+        # names each student's feedback by a hash of the secret their submission carried
+        for name in (TIMESTAMP, SUBMISSION_SECRET):
+            data, _ = read_file(layout.submission_dir(result.student, result.lesson) / name, 10_000)
+            if data is not None:
+                (folder / name).write_bytes(data)
 
 
 def export(path: Path, db_url: str, course: str) -> None:

@@ -1,0 +1,120 @@
+"""The classroom loop through nbgrader's exchange: publish lessons, collect submissions, return feedback.
+
+Each function is a thin wrapper over nbgrader's own exchange command (``release_assignment``, ``collect``,
+``release_feedback``) run in the course folder with the course's ``nbgrader_config.py``; they add only the
+checks that turn nbgrader's long logs into one clear line (no exchange folder, nothing collected).
+
+The exchange folder is nbgrader's ``Exchange.root`` (default ``/srv/nbgrader/exchange``); ``--exchange``, or
+``$NBGRADER_EXCHANGE``, names another. ``deploy/jupyterhub/`` creates it with nbgrader's permissions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .layout import CourseLayout
+from .nbgrader_runner import CourseError, run_nbgrader
+
+DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
+LANGUAGES = ("en", "ko", "ja")
+
+
+def exchange_root(exchange: str | None = None) -> Path:
+    """The exchange folder: ``exchange``, else ``$NBGRADER_EXCHANGE``, else nbgrader's default; it must exist."""
+    root = Path(exchange or os.environ.get("NBGRADER_EXCHANGE") or DEFAULT_EXCHANGE)
+    if not root.is_dir():
+        raise CourseError(
+            f"No exchange folder at {root}: create it (deploy/jupyterhub/setup-exchange.sh {root}) "
+            "or pass --exchange PATH"
+        )
+    return root
+
+
+def _exchange_args(root: Path) -> list[str]:
+    return [f"--Exchange.root={root}"]
+
+
+def publish(
+    course: Path, lessons: list[str], exchange: str | None = None, language: str = "en"
+) -> list[tuple[str, Path]]:
+    """Publish each built lesson (``release/<lesson>/``, or ``release/<lang>/<lesson>/`` for ``ko``/``ja``)
+    to the exchange under the lesson's own assignment id, replacing an earlier publication of it.
+
+    Returns ``[(lesson, exchange outbound folder)]``."""
+    if language not in LANGUAGES:
+        raise CourseError(f"--language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    root = exchange_root(exchange)
+    layout = CourseLayout.load(course)
+    release_dir = layout.release if language == "en" else layout.release / language
+    published = []
+    for lesson in layout.check_lessons(lessons):
+        if not (release_dir / lesson).is_dir():
+            raise CourseError(f"No {release_dir / lesson}: run `course release --lesson {lesson}` first")
+        run_nbgrader(
+            layout.root,
+            "release_assignment",
+            lesson,
+            "--force",
+            f"--CourseDirectory.release_directory={release_dir.relative_to(layout.root)}",
+            *_exchange_args(root),
+        )
+        published.append((lesson, root / layout.course_id / "outbound" / lesson))
+    # nbgrader makes inbound 2733 (students may drop a submission in, not list it); the sticky bit also stops a
+    # student who guesses another's submission name from removing or renaming it
+    inbound = root / layout.course_id / "inbound"
+    if inbound.is_dir():
+        inbound.chmod(inbound.stat().st_mode & 0o7777 | 0o1000)
+    return published
+
+
+def collect(course: Path, lessons: list[str], exchange: str | None = None) -> dict[str, list[str]]:
+    """Copy every student's latest submission of each lesson from the exchange into
+    ``submitted/<student>/<lesson>/``; a later submission replaces one collected before (``--update``).
+
+    Returns ``{lesson: [students collected]}``; CourseError when nothing at all was submitted."""
+    root = exchange_root(exchange)
+    layout = CourseLayout.load(course)
+    inbound = root / layout.course_id / "inbound"
+    if not inbound.is_dir():
+        raise CourseError(f"Nothing to collect: no {inbound}; has any lesson been published and submitted?")
+    collected: dict[str, list[str]] = {}
+    for lesson in layout.check_lessons(lessons):
+        # names are student+lesson+timestamp[+random]; root (the grader) may list inbound, students may not
+        students = sorted({p.name.split("+")[0] for p in inbound.iterdir() if p.name.split("+")[1:2] == [lesson]})
+        if not students:
+            continue
+        run_nbgrader(layout.root, "collect", lesson, "--update", *_exchange_args(root))
+        for student in students:  # nbgrader keeps the inbound folder's 0o777: only the grader reads these
+            folder = layout.submission_dir(student, lesson)
+            if folder.is_dir():
+                folder.chmod(0o700)
+        collected[lesson] = students
+    if not collected:
+        raise CourseError(
+            f"Nothing collected: no submission of {', '.join(layout.check_lessons(lessons))} in {inbound}"
+        )
+    return collected
+
+
+def return_feedback(course: Path, lessons: list[str], exchange: str | None = None) -> dict[str, list[str]]:
+    """Publish the feedback `course grade` wrote in ``feedback/<student>/<lesson>/`` to the exchange, where
+    each student fetches their own (nbgrader names it by a hash only the submitter knows).
+
+    Returns ``{lesson: [students]}``; CourseError when there is no feedback to return."""
+    root = exchange_root(exchange)
+    layout = CourseLayout.load(course)
+    returned: dict[str, list[str]] = {}
+    for lesson in layout.check_lessons(lessons):
+        students = sorted(
+            p.name
+            for p in (layout.feedback.iterdir() if layout.feedback.is_dir() else [])
+            if any((p / lesson).glob("*.html"))
+        )
+        if not students:
+            continue
+        run_nbgrader(layout.root, "release_feedback", lesson, *_exchange_args(root))
+        returned[lesson] = students
+    if not returned:
+        raise CourseError("No feedback to return: run `course collect` and `course grade` first")
+    return returned
