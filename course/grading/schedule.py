@@ -186,7 +186,7 @@ def due_cell_text(schedule: Schedule, lesson: str, lang: str) -> str | None:
     text = say("grading.due_line", lang, due=show(due), policy=policy)
     if lesson == min(schedule.due):
         rows = "\n".join(f"| {name} | {show(date)} |" for name, date in sorted(schedule.due.items()))
-        text += "\n\n" + say("grading.due_table", lang) + "\n\n" + rows
+        text += "\n\n" + say("grading.due_table", lang) + "\n" + rows  # the rows continue the table
     return text
 
 

@@ -45,7 +45,7 @@ def test_late_work_and_an_extension_are_scored_exactly(course_copy):
         folder = layout.release_dir(LESSON) if lang == "en" else layout.translated_release_dir(LESSON, lang)
         cells = json.loads((folder / f"{LESSON}.ipynb").read_text(encoding="utf-8"))["cells"]
         assert cells[1]["id"] == DUE_CELL and shown[lang] in "".join(cells[1]["source"]), lang
-        assert "| 00-orientation | 2026-12-01 23:59 +09:00 |" in "".join(cells[1]["source"])
+        assert "| --- | --- |\n| 00-orientation | 2026-12-01 23:59 +09:00 |" in "".join(cells[1]["source"])
     (layout.root / "roster.csv").write_text(
         "id,name,section,sis_user_id,sis_login_id\n"
         "cy,Cy Young,B,S003,cy@uni.example\n"
