@@ -4,8 +4,12 @@ course's reference (with a visible note) only while yours still raises ``NotImpl
     router = yours_or_reference(top_k_router, "03-mixture-of-experts")
 
 returns a callable that calls yours; if yours raises ``NotImplementedError`` (the release's stub), the call
-is made with the reference instead and a note says so, once. Any other error is yours to see and fix. While a
-submission is graded the references are not available: there, an unfinished exercise simply fails.
+is made with the reference instead and a note says so, once. Any other error is yours to see and fix.
+
+Where the references cannot be read, there is nothing to fall back on: while a submission is graded (the sandbox
+hides them) and on a class server, where deploy/jupyterhub/ makes them the grader's only, since a reference a
+student can import is an answer they can copy. There the call raises ``NotImplementedError`` with a message
+that says to write the exercise first.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ def yours_or_reference(yours: Callable, lesson: str, name: str | None = None) ->
         try:
             return yours(*args, **kwargs)
         except NotImplementedError:
-            from course.references import reference
+            from course.languages import say
 
+            try:
+                from course.references import reference
+            except (ImportError, PermissionError):
+                raise NotImplementedError(say("lesson.no_reference_here", name=name)) from None
             if not noted:
                 noted.append(True)
-                from course.languages import say
-
                 print(say("lesson.uses_reference", name=name))
             return reference(lesson, name)(*args, **kwargs)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from course.grading.layout import CourseLayout
-from tests.postgres_server import BINS, MISSING, PostgresServer, free_port
+from tests.postgres_server import BINS, MISSING, PostgresServer
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = CourseLayout.load(ROOT)

@@ -15,17 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.servers import free_port
+
 BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
 MISSING = "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run installs it)"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PostgresServer:

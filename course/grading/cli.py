@@ -43,8 +43,11 @@ def _cmd_release_to_exchange(args: argparse.Namespace) -> None:
 def _cmd_collect(args: argparse.Namespace) -> None:
     from .exchange import collect
 
-    for lesson, students in collect(_root(args), args.lesson, args.exchange).items():
+    collected = collect(_root(args), args.lesson, args.exchange)
+    for lesson, students in collected.students.items():
         print(f"collected {lesson}: {', '.join(students)}")
+    for line in collected.retimed:
+        print(line)
 
 
 def _cmd_return(args: argparse.Namespace) -> None:
@@ -215,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         "collect",
         help="gather the students' submissions from the exchange into submitted/",
         description="Run nbgrader collect for each lesson: every student's latest submission goes to "
-        "submitted/<student>/<lesson>/, replacing one collected earlier (a resubmission wins). "
-        "Then `course grade`.",
+        "submitted/<student>/<lesson>/, replacing one collected earlier (a resubmission wins). A submission "
+        "whose own time (written by the student's process) differs by more than 2 minutes from its arrival on "
+        "the exchange's disk is timed by its arrival, and said so. Then `course grade`.",
     )
     p.add_argument("--lesson", action="append", help=lesson_help)
     p.add_argument("--exchange", help=exchange_help)

@@ -2,7 +2,8 @@
 # One command for a small class on one machine (run as root, from the shared course venv):
 #   BP_GRADER=grader BP_STUDENTS=ada,grace deploy/jupyterhub/start.sh
 # Creates the exchange with nbgrader's permissions, keeps the course folder (source/, answer keys, gradebook)
-# readable by the grader only, and runs JupyterHub on 127.0.0.1:8000 (BP_HUB_IP/BP_HUB_PORT to change).
+# and the venv's reference solutions readable by the grader only, and runs JupyterHub on 127.0.0.1:8000
+# (BP_HUB_IP/BP_HUB_PORT to change).
 # Settings: see jupyterhub_config.py. The grader then runs, in the course folder:
 #   course release --to-exchange; course collect; course grade; course return
 set -euo pipefail
@@ -22,6 +23,8 @@ runuser -u nobody -- "$venv/bin/python" -c "import jupyterhub, nbgrader" 2>/dev/
 command -v configurable-http-proxy >/dev/null || { echo "start.sh: npm install -g configurable-http-proxy@4.6.3"; exit 2; }
 id "$grader" >/dev/null 2>&1 || { echo "start.sh: no Unix account '$grader' (BP_GRADER): useradd -m $grader"; exit 2; }
 "$here/setup-exchange.sh" "$exchange"
+# the reference solutions in the shared venv: the grader's only (lessons then ask students to write the exercise)
+"$here/hide-references.sh" "$venv" "$grader"
 # only the grader reads the course folder: source/ holds the solutions and hidden tests
 chown -R "$grader": "$course"
 chmod 700 "$course"

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,8 @@ import pytest
 from course.grading.samples import answer_key, solved_notebook
 from course.languages import TRANSLATED, say
 from course.languages.translations import load_lesson
-from tests.conftest import LAYOUT, ROOT, free_port
+from tests.conftest import LAYOUT, ROOT
+from tests.servers import free_port, stop_group
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -117,21 +117,8 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield {"url": url, "token": token, "root": root}
     finally:
-        _stop(server)
+        stop_group(server)
         log.close()
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the server and its kernels by process group; it may already have exited."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(server.pid, sig)
-            server.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")

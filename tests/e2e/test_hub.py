@@ -1,5 +1,8 @@
 """The classroom loop through nbgrader's exchange with real Unix users, then through a real JupyterHub (issue 21).
 
+The shared course venv is built as the recipe builds it: the course installed in it, its reference solutions
+hidden by deploy/jupyterhub/hide-references.sh.
+
 First test: an instructor publishes lesson 00 to an exchange folder laid out as deploy/jupyterhub/ lays it out;
 two students (real Unix accounts ``bp-s1`` and ``bp-s2``) fetch it and submit as themselves with nbgrader's own
 exchange commands (what the Assignments panel calls), student 2 resubmits; ``course collect``, ``course grade``
@@ -7,10 +10,11 @@ and ``course return`` run as the instructor; each student fetches their feedback
 
 Second test: deploy/jupyterhub/jupyterhub_config.py on 127.0.0.1 (a test-only password), a grader and two students;
 in headless Chromium each student logs in, opens the Assignments panel from the Nbgrader menu, fetches lesson 00,
-opens it, saves the solved notebook and quiz answers (through the contents API with the page's login: typing a
-whole solution is what tests/e2e/test_browser.py covers), submits from the panel, and after collect/grade/return
-fetches feedback in the panel and reads the score and the late note. The students' JupyterLab has no formgrader,
-Create Assignment or Course List; the grader's has. Screenshots go to test-artifacts/hub/.
+opens it, runs its cells (the lesson cannot fall back on the reference solution: on the hub it is the grader's),
+types the exercise into its cell, runs its checks, clicks the graded quiz's answer, saves, submits from the
+panel, and after collect/grade/return fetches feedback in the panel and reads the score and the late note. The
+students' JupyterLab has no formgrader, Create Assignment or Course List; the grader's has.
+Screenshots go to test-artifacts/hub/.
 
 Both: student 1 is late (due date in the past: 2 started days at 10% per day), student 2 has an extension into
 the future; exact scores in grades.csv. The hub, its proxy and every user's server are stopped by process group
@@ -24,7 +28,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,15 +37,32 @@ from pathlib import Path
 import pytest
 
 from course.grading.samples import answer_key, solved_notebook
+from course.models.configs import load_config
+from course.quiz.questions import load_questions
 from tests.conftest import make_course_copy
+from tests.servers import free_port, stop_group
 
 pytestmark = [pytest.mark.slow]
 
+REPO = Path(__file__).resolve().parents[2]
+HIDE_REFERENCES = REPO / "deploy" / "jupyterhub" / "hide-references.sh"
 LESSON = "00-orientation"
+# lesson 00's exercise as a student types it in JupyterLab (the hub test)
+SOLUTION = '''def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Number of parameters of a linear layer with the given sizes."""
+    return in_features * out_features + (out_features if bias else 0)'''
 COURSE_ID = "beyond-prompting"
 STUDENTS = ("bp-s1", "bp-s2")
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 NEEDS = "the exchange test needs root (it creates Unix users) and useradd/runuser"
+
+
+LEAN_ON_THE_REFERENCE = """
+from course.fallback import yours_or_reference
+def linear_parameters(in_features, out_features, bias=True):
+    raise NotImplementedError()
+yours_or_reference(linear_parameters, "00-orientation")(3, 2)
+"""
 
 
 def _require_root() -> None:
@@ -54,21 +74,21 @@ def _require_root() -> None:
 
 
 def shared_python(folder: Path) -> Path:
-    """A Python every user can run with the course's packages, as the recipe's shared course venv is.
+    """The recipe's shared course venv: a Python every user can run, with the course installed in it (not
+    editable: the course folder is the grader's alone) and its reference solutions hidden by
+    deploy/jupyterhub/hide-references.sh.
 
-    The suite's own interpreter may live where other users cannot reach it (pyenv under /root); then a venv of
-    the system's Python 3.11 that reads this venv's site-packages (same version, same ABI) stands in for it."""
-    probe = subprocess.run(
-        [RUNUSER, "-u", "nobody", "--", sys.executable, "-c", "import nbgrader"], capture_output=True
-    )
-    if probe.returncode == 0:
-        return Path(sys.executable)
+    The suite's own interpreter may live where other users cannot reach it (pyenv under /root), so the venv is
+    made from the system's Python 3.11; the course's dependencies come from this venv's site-packages (same
+    version, same ABI), the course package is copied in as `pip install` would."""
     system = shutil.which("python3.11", path="/usr/bin:/usr/local/bin")
     if not system:
         pytest.skip("no Python 3.11 that other users can run (the suite's own is private to its owner)")
     subprocess.run([system, "-m", "venv", "--without-pip", str(folder)], check=True)
-    paths = [str(Path(__file__).resolve().parents[2])] + [p for p in sys.path if p.endswith("site-packages")]
-    (folder / "lib" / "python3.11" / "site-packages" / "course.pth").write_text("\n".join(paths) + "\n")
+    site = folder / "lib" / "python3.11" / "site-packages"
+    shutil.copytree(REPO / "course", site / "course", ignore=shutil.ignore_patterns("__pycache__"))
+    dependencies = [p for p in sys.path if p.endswith("site-packages")]  # its .pth files (the editable course) unread
+    (site / "dependencies.pth").write_text("\n".join(dependencies) + "\n")
     for tool in ("alembic", "jupyterhub-singleuser"):
         if (Path(sys.executable).parent / tool).exists():
             (folder / "bin" / tool).symlink_to(Path(sys.executable).parent / tool)
@@ -77,11 +97,14 @@ def shared_python(folder: Path) -> Path:
             (folder / data).parent.mkdir(parents=True, exist_ok=True)
             (folder / data).symlink_to(Path(sys.prefix) / data)
     folder.chmod(0o755)
+    hidden = subprocess.run([str(HIDE_REFERENCES), str(folder), "root"], capture_output=True, text=True)
+    assert hidden.returncode == 0, hidden.stdout + hidden.stderr
     return folder / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
 def student_python():
+    _require_root()
     parent = Path(tempfile.mkdtemp(prefix="bp-venv-"))
     parent.chmod(0o755)
     try:
@@ -151,7 +174,7 @@ def _course(tmp_path: Path, exchange: Path, due: dt.datetime, extension: dt.date
     return layout.root
 
 
-def _course_cli(course: Path, exchange: Path | None, *args: str) -> None:
+def _course_cli(course: Path, exchange: Path | None, *args: str) -> str:
     """The instructor's `course` command, in its own process as in a shell (Playwright's loop runs in this one)."""
     extra = ["--exchange", str(exchange)] if exchange else []
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
@@ -164,6 +187,7 @@ def _course_cli(course: Path, exchange: Path | None, *args: str) -> None:
     )
     print(result.stdout)
     assert result.returncode == 0, f"course {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
 
 
 def _work(home: Path, course: Path, wrong_quiz: bool) -> None:
@@ -183,6 +207,18 @@ def _work(home: Path, course: Path, wrong_quiz: bool) -> None:
     subprocess.run(["chown", "-R", f"{home.name}:{home.name}", str(folder)], check=True)
 
 
+def _backdate(user: str, submit_log: str, when: dt.datetime) -> None:
+    """What a student can do to their own submission in the exchange: rename its folder after an earlier time and
+    write that time in its timestamp.txt (nbgrader's own record of when it was made)."""
+    folder = Path(next(line for line in submit_log.splitlines() if "Destination:" in line).split("Destination: ")[1])
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    parts = folder.name.split("+")
+    earlier = folder.with_name("+".join([parts[0], parts[1], stamp, *parts[3:]]))
+    script = f'mv "{folder}" "{earlier}" && printf "%s" "{stamp}" > "{earlier}/timestamp.txt"'
+    done = subprocess.run([RUNUSER, "-u", user, "--", "bash", "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_release_fetch_submit_collect_grade_return(users, exchange, student_python, tmp_path):
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     course = _course(tmp_path, exchange, due=now - dt.timedelta(days=1, hours=1), extension=now + dt.timedelta(days=2))
@@ -199,7 +235,19 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
         assert (home / LESSON / f"{LESSON}.ipynb").is_file()
         # student 2 first submits a wrong quiz answer, then (after a first collect) resubmits it right
         _work(home, course, wrong_quiz=user == second)
-        _as(user, "submit", LESSON, f"--course={COURSE_ID}", ex, cwd=home, python=student_python)
+        submitted = _as(user, "submit", LESSON, f"--course={COURSE_ID}", ex, cwd=home, python=student_python)
+        if user == first:  # late, student 1 backdates the submission they own: its name and its timestamp.txt
+            _backdate(user, submitted.stderr, now - dt.timedelta(days=1, hours=2))
+
+    # the reference solutions are the grader's: the course imports for a student, its references do not
+    probe = subprocess.run(
+        [RUNUSER, "-u", first, "--", str(student_python), "-I", "-c", LEAN_ON_THE_REFERENCE],
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode == 1 and "NotImplementedError" in probe.stderr, probe.stderr
+    assert "reference solutions are not available here" in probe.stderr, probe.stderr
 
     # students cannot list the inbound folder, so cannot see (or copy) each other's submissions
     inbound = exchange / COURSE_ID / "inbound"
@@ -208,7 +256,8 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
     assert inbound.stat().st_mode & 0o7777 == 0o3733  # nbgrader's write-only inbound, plus the sticky bit
     assert (exchange / COURSE_ID / "outbound").stat().st_mode & 0o777 == 0o755
 
-    _course_cli(course, exchange, "collect", "--lesson", LESSON)
+    collected = _course_cli(course, exchange, "collect", "--lesson", LESSON)
+    assert f"{first} {LESSON}: the submission says" in collected  # the backdating is seen, and undone
     first_answers = (course / "submitted" / second / LESSON / "answers.json").read_text()
     time.sleep(1.1)  # nbgrader's timestamps: a later second
     home = Path(f"/home/{second}")
@@ -251,7 +300,7 @@ def test_release_fetch_submit_collect_grade_return(users, exchange, student_pyth
 
 # --- the same loop through a real JupyterHub (deploy/jupyterhub/), as the Assignments panel drives it ---
 
-HUB_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "jupyterhub" / "jupyterhub_config.py"
+HUB_CONFIG = REPO / "deploy" / "jupyterhub" / "jupyterhub_config.py"
 GRADER = "bp-grader"
 HUB_NEEDS = "the JupyterHub test needs root, useradd/runuser, configurable-http-proxy (npm) and chromium"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -312,7 +361,13 @@ class Session:
         return reply.json()["value"]
 
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
+SHOTS = REPO / "test-artifacts" / "hub"
+
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the hub test then skips or fails on its own check
+    PlaywrightTimeout = TimeoutError
 
 
 class StudentBrowser:
@@ -337,7 +392,7 @@ class StudentBrowser:
     def assignments(self):
         """The Assignments panel, opened from the Nbgrader menu as a student does."""
         page = self.page
-        if not page.locator("#released_assignments_list").count():
+        if not page.locator("#released_assignments_list").is_visible():  # not open, or behind the lesson
             page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
             page.locator(".lm-Menu-item", has_text="Assignment List").click()
         page.wait_for_selector("#released_assignments_list")
@@ -353,28 +408,69 @@ class StudentBrowser:
     def click_in(self, list_id: str, button: str) -> None:
         self.assignments().locator(f"#{list_id} button", has_text=button).first.click()
 
-    def put(self, path: str, body: dict) -> None:
-        """The contents API with the page's own login (the fallback for typing a whole solution)."""
-        xsrf = next(c["value"] for c in self.context.cookies() if c["name"] == "_xsrf")
-        reply = self.context.request.put(
-            f"{self.hub}/user/{self.user}/api/contents/{path}", data=json.dumps(body), headers={"X-XSRFToken": xsrf}
-        )
-        assert reply.ok, reply.text()
+    def open_lesson(self, lesson: str):
+        """Open the fetched lesson from the file browser's path, once its kernel has started and is idle."""
+        page = self.page
+        page.goto(f"{self.hub}/user/{self.user}/lab/tree/{lesson}/{lesson}.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        self.wait_idle()
+        return page
+
+    def wait_idle(self) -> None:
+        """The kernel is connected and idle: the status bar says so (before it starts it says Connecting or
+        Starting, and the toolbar's indicator already shows idle)."""
+        self.page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for()
+        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+
+    def cell(self, text: str):
+        """The code cell whose text contains ``text``."""
+        return self.page.locator(".jp-Notebook .jp-CodeCell", has_text=text).first
+
+    def run(self, text: str):
+        """Click into the cell and press Shift+Enter, as a student runs it; wait until it has run (pressed again
+        if the kernel took the first press while still settling)."""
+        cell = self.cell(text)
+        prompt = cell.locator(".jp-InputArea-prompt")
+        before = prompt.inner_text()
+        for attempt in range(3):
+            cell.locator(".cm-content").click()
+            self.page.keyboard.press("Shift+Enter")
+            try:
+                self.page.wait_for_function(
+                    "([prompt, before]) => prompt.textContent !== before && /\\[[\\d*]+\\]/.test(prompt.textContent)",
+                    arg=[prompt.element_handle(), before],
+                    timeout=15_000,
+                )
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+        self.page.wait_for_function("(prompt) => /\\[\\d+\\]/.test(prompt.textContent)", arg=prompt.element_handle())
+        self.wait_idle()
+        return cell
+
+    def type_into(self, text: str, code: str) -> None:
+        """Replace the cell's code by typing ``code`` into its editor (select all, then the keystrokes' text)."""
+        editor = self.cell(text).locator(".cm-content")
+        editor.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.insert_text(code)
+        typed = editor.inner_text().replace("\u00a0", " ")
+        assert typed.strip() == code.strip(), f"{self.user}: the editor holds {typed!r}"
+
+    def choose(self, quiz_cell, option_texts: list[str]) -> None:
+        """Click the options of a quiz widget whose labels are ``option_texts``; wait for "Answer recorded"."""
+        quiz_cell.locator(".course-quiz").wait_for()
+        for text in option_texts:
+            quiz_cell.locator(".widget-radio-box label, .widget-checkbox", has_text=text).first.click()
+        quiz_cell.get_by_text("Answer recorded").wait_for(timeout=30_000)
+
+    def save(self) -> None:
+        self.page.keyboard.press("Control+S")
+        self.page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
 
     def close(self) -> None:
         self.context.close()
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.mark.browser
@@ -383,7 +479,6 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
         if os.environ.get("CI") == "true":
             pytest.fail(HUB_NEEDS)
         pytest.skip(HUB_NEEDS)
-    from tests.conftest import free_port
 
     everyone = (GRADER, *STUDENTS)
     created: list[str] = []
@@ -456,13 +551,16 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             assert listed.get(LESSON) == "released", listed
         from playwright.sync_api import sync_playwright
 
-        release_nb = layout.release_dir(LESSON) / f"{LESSON}.ipynb"
-        solved = solved_notebook(release_nb, layout.source_notebook(LESSON, LESSON))
-        answers = json.dumps({"format": 1, "answers": answer_key(layout, LESSON)})
+        config = load_config("mistral-7b")
+        weights = config["hidden_size"] * config["intermediate_size"]  # lesson 00's layer, without bias
+        questions = load_questions(LESSON, "en")
+        right = {
+            q: [o.text for o in questions[q].options if o.id in ids] for q, ids in answer_key(layout, LESSON).items()
+        }
         playwright = sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
         students = {user: StudentBrowser(chromium, url, user, password) for user in STUDENTS}
-        for user, student in students.items():
+        for student in students.values():
             menu = student.menu_items()
             assert "Assignment List" in menu and not {"Formgrader", "Course List"} & set(menu), menu
             page = student.assignments()
@@ -470,18 +568,28 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             student.shot("1-assignments-released")
             student.click_in("released_assignments_list", "Fetch")
             page.locator("#fetched_assignments_list", has_text=LESSON).wait_for()
-            # open the lesson, then write the solved notebook and the quiz answers (what the widgets save)
-            page.goto(f"{url}/user/{user}/lab/tree/{LESSON}/{LESSON}.ipynb")
-            page.wait_for_selector(".jp-Notebook .jp-Cell")
-            student.shot("2-lesson-open")
-            page.goto(f"{url}/user/{user}/lab")
-            page.wait_for_selector(".lm-MenuBar-item")
-            student.put(f"{LESSON}/{LESSON}.ipynb", {"type": "notebook", "format": "json", "content": solved})
-            student.put(f"{LESSON}/answers.json", {"type": "file", "format": "text", "content": answers})
+            page = student.open_lesson(LESSON)
+            # before the exercise is written, the lesson cannot lean on the reference solution: it is the grader's
+            student.run("from course.quiz import ask")
+            student.run("def linear_parameters")
+            uses = student.run("yours_or_reference(linear_parameters")
+            uses.locator(".jp-OutputArea-output", has_text="not available here").wait_for()
+            student.shot("2-reference-is-the-graders")
+            student.type_into("def linear_parameters", SOLUTION)
+            student.run("def linear_parameters")
+            checks = student.run("assert linear_parameters(3, 2) == 8")
+            assert not checks.locator("[data-mime-type='application/vnd.jupyter.error']").count(), checks.inner_text()
+            printed = student.run("yours_or_reference(linear_parameters").locator(".jp-OutputArea").inner_text()
+            assert printed.count(f"{weights:,}") == 2, printed  # their function's count and PyTorch's agree
+            for question, options in right.items():
+                student.choose(student.run(f'ask("{LESSON}", "{question}")'), options)
+            student.save()
+            student.shot("3-lesson-worked")
+            page = student.assignments()
             student.click_in("fetched_assignments_list", "Submit")
             page = student.assignments()
             page.locator("#submitted_assignments_list .list_item", has_text=LESSON).first.wait_for()
-            student.shot("3-submitted")
+            student.shot("4-submitted")
         grader = Session(url, GRADER, password)
         disabled = grader.page_config().get("disabledExtensions", [])
         assert not [p for p in disabled if p.startswith("@jupyter/nbgrader")], disabled
@@ -498,14 +606,14 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             page = student.assignments()
             page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
             page.locator("text=(view feedback)").first.wait_for()
-            student.shot("4-feedback-fetched")
+            student.shot("5-feedback-fetched")
             listed = [a for a in sessions[user].assignments() if a["assignment_id"] == LESSON]
             submissions = [s for a in listed for s in a.get("submissions", []) if s.get("has_local_feedback")]
             assert len(submissions) == 1, json.dumps(listed, indent=1)[:3000]
             path = f"{LESSON}/feedback/{submissions[0]['timestamp']}/{LESSON}.html"
             page.goto(f"{url}/user/{user}/files/{path}")  # JupyterLab's "Open in New Browser Tab"
             feedback[user] = page.locator("body").inner_text()
-            student.shot("5-feedback")
+            student.shot("6-feedback")
         assert (exchange / COURSE_ID / "feedback").stat().st_mode & 0o777 == 0o711
         print(f"hub: release -> feedback visible to both students: {time.monotonic() - started:.1f}s")
         rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open(encoding="utf-8"))}
@@ -514,6 +622,11 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
         assert (rows[second]["score"], rows[second]["late_days"]) == ("3.0", "0")
         assert "2 days after the due date" in feedback[first] and "2.4" in feedback[first]
         assert "on time" in feedback[second]
+    except BaseException:
+        for user, student in students.items():  # where each student's page stood when the test failed
+            student.shot("failure")
+            print(user, student.page.url, sorted(p.name for p in Path(f"/home/{user}").iterdir()))
+        raise
     finally:
         for student in students.values():
             student.close()
@@ -522,7 +635,7 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
         if playwright is not None:
             playwright.stop()
         if hub is not None:
-            _stop_group(hub)
+            stop_group(hub, grace_s=30)
         for user in created:
             subprocess.run(["pkill", "-u", user], capture_output=True)  # only the test's own users' servers
             subprocess.run(["userdel", "-r", user], capture_output=True)

@@ -64,3 +64,35 @@ def test_autograded_keeps_nbgraders_bookkeeping_but_no_link(course_copy, tmp_pat
     assert (ada / "submission_secret.txt").read_text() == "s3cret"
     assert (ada / "timestamp.txt").read_text() == "2026-11-24 22:49:41.123456 UTC"
     assert not (eve / "submission_secret.txt").exists() and (eve / "timestamp.txt").exists()
+
+
+def test_a_submission_is_timed_by_its_arrival_when_its_own_time_is_forged(tmp_path, capsys, course_copy):
+    """The student's process writes the time in ``timestamp.txt`` and in the inbound folder's name; a time far
+    from the moment the submission reached the exchange's disk is replaced by that moment."""
+    import datetime as dt
+
+    from course.grading.schedule import parse_timestamp
+
+    course = course_copy(["00-orientation"]).root
+    inbound = tmp_path / "exchange" / "beyond-prompting" / "inbound"
+    inbound.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    for student, claimed in (("ada", now), ("eve", now - dt.timedelta(days=3))):
+        stamp = claimed.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        folder = inbound / f"{student}+00-orientation+{stamp}+abc123"
+        folder.mkdir()
+        (folder / "00-orientation.ipynb").write_text("{}")
+        (folder / "timestamp.txt").write_text(stamp)
+    argv = ["--root", str(course), "collect", "--lesson", "00-orientation", "--exchange", str(tmp_path / "exchange")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    submitted = course / "submitted"
+    honest = parse_timestamp((submitted / "ada" / "00-orientation" / "timestamp.txt").read_text())
+    assert abs(honest - now) < dt.timedelta(milliseconds=1)  # within the slack: the student's own time stays
+    forged = parse_timestamp((submitted / "eve" / "00-orientation" / "timestamp.txt").read_text())
+    assert abs(forged - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert "eve 00-orientation: the submission says" in out and "the arrival time counts" in out
+    assert "ada 00-orientation" not in out
+    # collecting again changes nothing: the retimed submission is not collected anew
+    assert main(argv) == 0
+    assert "the arrival time counts" not in capsys.readouterr().out
