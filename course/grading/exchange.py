@@ -129,9 +129,10 @@ def _stamp(folder: Path) -> str | None:
 def arrival(folder: Path) -> datetime:
     """When ``folder`` last changed on the exchange's disk: the latest inode change time (ctime) in it.
 
-    The student owns their submission and can rewrite its ``timestamp.txt`` or rename its folder, but no one
-    but root can set a ctime, and any change to a file moves it to now: so it can only make a submission
-    later, never earlier."""
+    The student owns their submission and can rewrite its ``timestamp.txt`` or rename its folder, but the
+    kernel sets a ctime to the current time on every change and no call sets it back: so a student can only
+    make a submission later, never earlier. (So can an administrator who copies, chowns or chmods the inbound
+    folder recursively before it is collected: collect first.)"""
     latest = folder.lstat().st_ctime
     for parent, dirs, files in os.walk(folder):
         for name in dirs + files:
