@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from course.languages.monospace import fill
+
 ENGLISH = "en"
 LANGUAGES = ("en", "ko", "ja")
 TRANSLATED = ("ko", "ja")
@@ -121,7 +123,8 @@ def use_fonts(lang: str) -> None:
 
 
 def say(key: str, lang: str | None = None, /, **values) -> str:
-    """The text ``key`` (``"<area>.<name>"``) in the reader's language, with ``{placeholders}`` filled in."""
+    """The text ``key`` (``"<area>.<name>"``) in the reader's language, with ``{placeholders}`` filled in (a width
+    given to a text value, ``{name:>18}``, counts columns: :mod:`course.languages.monospace`)."""
     strings = catalog(lang or current())
     try:
         text = strings[key]
@@ -129,7 +132,7 @@ def say(key: str, lang: str | None = None, /, **values) -> str:
         raise KeyError(
             f"No course text {key!r}; add it to course/languages/strings/{key.split('.')[0]}.en.json"
         ) from None
-    return text.format(**values) if values else text
+    return fill(text, **values) if values else text
 
 
 class Said(str):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from course.languages import say
+from course.languages.monospace import columns, pad
 from course.lessons.edge.export import EdgeFiles, size_bytes
 from course.lessons.edge.runtimes import (
     GenerateFn,
@@ -25,7 +26,6 @@ from course.lessons.edge.runtimes import (
     ort_logits,
     torch_logits,
 )
-from course.lessons.edge.text import columns, pad
 from course.runtime import single_thread
 from course.timing import Timing, measure_interleaved
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from course.languages import say
-from course.lessons.edge.text import columns, pad
+from course.languages.monospace import columns, pad
 from course.models.bandwidth import decode_bytes_per_token, decode_tokens_per_second_bound
 from course.models.configs import MODEL_NAMES, model_card
 from course.models.fit import CPU, GPU, NO_FIT, inference_memory, place

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from course.languages.monospace import columns
 from course.lessons.edge import benchmark, plots
 from course.references.edge import choose_runtime, ort_greedy
 from course.timing import Timing
@@ -59,3 +60,14 @@ def test_benchmark_measures_every_runtime(files):
     assert all(r.tokens_per_second > 0 and len(r.latency.samples) == 3 for r in results)
     fig = plots.plot_results(results)
     assert len(fig.axes) == 5
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ja"])
+def test_the_table_keeps_its_columns_in_every_language(monkeypatch, lang):
+    """Translated headers are padded by the columns they take on screen (course.languages.monospace)."""
+    monkeypatch.setenv("COURSE_LANG", lang)
+    results = [_result(name, 1_234_567, 0.002, 123.4, 0.85) for name in benchmark.BACKENDS]
+    header, rule, *body = benchmark.format_table(results).splitlines()
+    assert columns(header) == len(rule) == max(columns(line) for line in body)
+    if lang == "en":
+        assert header.startswith("runtime         size MB  load ms  latency ms  IQR ms")

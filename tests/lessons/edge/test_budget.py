@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from course.languages.monospace import columns
 from course.lessons.edge import budget as edge_budget
 from course.models.bandwidth import decode_bytes_per_token
 from course.models.configs import MODEL_NAMES
@@ -81,3 +82,18 @@ def test_table_plot_and_errors():
     with pytest.raises(ValueError):
         edge_budget.laptop_budget(16, 6, context_length=0)
     assert "Ollama" in rows[0].runtime
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ja"])
+def test_the_budget_table_keeps_its_columns_in_every_language(monkeypatch, lang):
+    """Translated headers and the translated "does not fit" are padded by the columns they take on screen."""
+    monkeypatch.setenv("COURSE_LANG", lang)
+    rows = edge_budget.laptop_budget(16, 6)
+    header, rule, *body = edge_budget.format_budget(rows, 60, 250).splitlines()
+    assert columns(header) == len(rule) == max(columns(line) for line in body)
+    assert edge_budget.placement_label(edge_budget.GPU) == edge_budget.GPU
+    if lang == "en":
+        assert header.startswith("model                   prec  weights GiB")
+        assert edge_budget.find_row(rows, "phi-3.5-moe", "Q4_K_M").runtime.startswith("nothing on this laptop")
+    else:
+        assert edge_budget.placement_label(edge_budget.NO_FIT) != edge_budget.NO_FIT
