@@ -15,6 +15,7 @@ import json
 import pkgutil
 import signal
 import sys
+from pathlib import Path
 
 import course
 from course.grading import drivers
@@ -85,4 +86,5 @@ def passing(seed: int, slow: set[str] | None = None) -> list[list[str]]:
 if __name__ == "__main__":
     cut_off: set[str] = set()
     found = passing(int(sys.argv[1]), cut_off)
-    print(json.dumps({"candidates": len(list(candidates())), "passing": found, "slow": sorted(cut_off)}))
+    report = {"candidates": len(list(candidates())), "passing": found, "slow": sorted(cut_off)}
+    print(json.dumps({**report, "package": str(Path(course.__file__).parent)}))
