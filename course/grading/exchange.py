@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .files import TIMESTAMP
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, run_nbgrader
 from .schedule import parse_timestamp
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 LANGUAGES = ("en", "ko", "ja")
-TIMESTAMP = "timestamp.txt"
 # how much later than its own timestamp a submission may reach the exchange: nbgrader writes the time, then copies
 # the files (seconds on a local disk, longer on a network volume)
 ARRIVAL_SLACK = timedelta(minutes=2)
