@@ -87,8 +87,12 @@ def train(
 
     if steps < 1 or lr <= 0:
         raise ValueError("train needs steps >= 1 and lr > 0.")
-    model = trained if isinstance(trained, torch.nn.Module) else None
-    parameters = [p for p in model.parameters() if p.requires_grad] if model is not None else list(trained)
+    model: torch.nn.Module | None = None
+    if isinstance(trained, torch.nn.Module):
+        model = trained
+        parameters = [p for p in trained.parameters() if p.requires_grad]
+    else:
+        parameters = list(trained)
     if not parameters:
         raise ValueError("Nothing to train: no parameter requires a gradient (unfreeze some, or add a LoRA adapter).")
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)

@@ -54,6 +54,23 @@ def grade_id_of(cell: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def trusted_source(cell: dict) -> str:
+    """The source of a cell of a trusted notebook (an instructor's, or a release built from one); ValueError when
+    it is malformed, which only a broken file can be."""
+    source = cell_source(cell)
+    if source is None:
+        raise ValueError(f"a notebook cell's source is neither a string nor a list of strings: {cell!r:.200}")
+    return source
+
+
+def trusted_grade_id(cell: dict) -> str:
+    """The grade id of an nbgrader cell of a trusted notebook; ValueError when it has no string one."""
+    grade_id = grade_id_of(cell)
+    if grade_id is None:
+        raise ValueError(f"an nbgrader cell has no grade id: {cell!r:.200}")
+    return grade_id
+
+
 def positions(cells: list) -> dict[str, int]:
     """``{grade id: index}`` of the nbgrader cells of a rebuilt (trusted) notebook."""
     return {c.metadata["nbgrader"]["grade_id"]: i for i, c in enumerate(cells) if "nbgrader" in c.metadata}

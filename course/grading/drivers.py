@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 from .values import raised
 
@@ -26,7 +27,7 @@ def call(target: Callable, case: dict) -> object:
     return target(*case.get("args", []), **case.get("kwargs", {}))
 
 
-def resolve(driver: str) -> Callable[[object, dict], object]:
+def resolve(driver: str) -> Callable[[Any, dict], object]:
     """The driver function named ``"call"`` or ``"course.<module>:<function>"`` (never in ``course.references``,
     which a grading kernel cannot import)."""
     if driver == "call":
@@ -37,13 +38,16 @@ def resolve(driver: str) -> Callable[[object, dict], object]:
     return getattr(importlib.import_module(module), name)
 
 
-def observe(driver: str, target: object, case: dict) -> object:
-    """What ``driver`` observes of ``target`` on ``case``; an exception from the code under test is observed as
-    ``{"__raised__": name}``. An unknown driver is the grader's error, not the student's, and is raised."""
+def observe(driver: str, target: object, case: object) -> object:
+    """What ``driver`` observes of ``target`` on ``case`` (a decoded case: a dict); an exception from the code
+    under test is observed as ``{"__raised__": name}``. An unknown driver is the grader's error, not the student's,
+    and is raised."""
     run = resolve(driver)
     if target is None:
         return {"__raised__": "NameError"}
     try:
+        if not isinstance(case, dict):  # as a driver reading its inputs from a non-dict would fail
+            raise TypeError(f"a case is a dict of the driver's inputs, not {type(case).__name__}")
         return run(target, case)
     except Exception as error:  # the code under test failed: that is an observation
         return raised(error)

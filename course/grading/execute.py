@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def run_notebook(
     nb: NotebookNode,
     run_dir: Path,
     settings: RunSettings,
-    skip: set[int] = frozenset(),
+    skip: Set[int] = frozenset(),
     probes: dict[int, Check] | None = None,
 ) -> RunOutcome:
     """Execute the code cells of ``nb`` in a fresh kernel in ``run_dir/work``.
@@ -118,7 +119,10 @@ def _client(
         connection_file=str(run_dir / "ipc" / "kernel.json"),
         kernel_name="python3",
     )
-    km.kernel_spec.interrupt_mode = "message"  # the kernel signals itself: a signal from here might hit bwrap
+    spec = km.kernel_spec  # jupyter_client raises NoSuchKernel for an unknown name; None only for no name
+    if spec is None:
+        raise RuntimeError("no kernel spec for the grading kernel 'python3'")
+    spec.interrupt_mode = "message"  # the kernel signals itself: a signal from here might hit bwrap
     km.lifetime = limits.submission_seconds + KERNEL_GRACE
     if sandbox.isolation().available:
         shown = [
@@ -256,8 +260,9 @@ async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
     if check is not None and content.get("status") == "ok":
         outcome.observations[check.grade_id] = read_observations(run.results, nonce)
     if content.get("ename") == TIMEOUT_ENAME:
-        outcome.notes.append(Said("grading.cell_timeout", cell=_start(cell.source), seconds=client.timeout))
-        if not await responsive(client, min(15.0, max(3.0, client.timeout))):
+        seconds = client.timeout or 0  # always set here: a cell only times out with a timeout
+        outcome.notes.append(Said("grading.cell_timeout", cell=_start(cell.source), seconds=seconds))
+        if not await responsive(client, min(15.0, max(3.0, seconds))):
             outcome.notes.append(Said("grading.kernel_stuck"))
             return True
     return False

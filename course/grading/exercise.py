@@ -70,7 +70,7 @@ class Exercise:
     compare: Compare = EXACT
     driver: str = "call"
 
-    def draw(self, seed: int) -> list[dict]:
+    def draw(self, seed: int) -> list[object]:
         """The run's cases, as encoded data: the same seed gives the same cases."""
         rng = random.Random(f"{seed}:{self.grade_id}")
         return [encode(case) for case in [*self.edge_cases, *self.cases(rng)]]
@@ -80,7 +80,7 @@ class Exercise:
         cases = self.draw(seed)
         return Check(self.grade_id, self.target, self.driver, cases, self.expected(cases), self.compare)
 
-    def expected(self, cases: list[dict]) -> list[object]:
+    def expected(self, cases: list[object]) -> list[object]:
         """The reference's observations on ``cases`` (encoded), computed in the grader's own process."""
         return [encode(drivers.observe(self.driver, self.reference, decode(case))) for case in cases]
 

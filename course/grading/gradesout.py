@@ -112,8 +112,8 @@ def apply_late_policy(
                 note = late_note(lateness, schedule.late, raw, lateness.penalty(raw))
             if note and due is not None:  # without a due date, nothing about time is said (as before)
                 notes[(lesson, student)] = note
-    for (lesson, student), note in notes.items():
-        _add_note(layout, lesson, student, note)
+    for (lesson, student), said in notes.items():
+        _add_note(layout, lesson, student, said)
     return notes
 
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class KernelManager(AsyncKernelManager):
     happens to the grader: when a grading process is killed, the sandbox does not always die with it, and the
     student's code must not run on without a limit."""
 
-    wrap = None  # callable: kernel command -> command to launch
+    wrap: Callable[[list[str]], list[str]] | None = None  # kernel command -> command to launch
     lifetime: float | None = None  # seconds
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:

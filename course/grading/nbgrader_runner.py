@@ -39,7 +39,9 @@ def finish_nbgrader(process: subprocess.Popen) -> None:
     output, _ = process.communicate()
     if process.returncode != 0:
         tail = "\n".join(output.strip().splitlines()[-15:])
-        raise CourseError(f"nbgrader {' '.join(process.args[3:])} failed:\n{tail}")
+        args = process.args  # [python, -m, nbgrader, ARGS...] as start_nbgrader gave it
+        shown = " ".join(map(str, args[3:])) if isinstance(args, list) else str(args)
+        raise CourseError(f"nbgrader {shown} failed:\n{tail}")
 
 
 def run_nbgrader(root: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
@@ -83,7 +85,8 @@ def database_url(url: str) -> str:
         with engine.connect():
             pass
     except SQLAlchemyError as err:
-        reason = str(err.orig if getattr(err, "orig", None) else err).strip().splitlines()[0]
+        orig = getattr(err, "orig", None)  # the driver's own error, when SQLAlchemy wrapped one
+        reason = str(orig if orig else err).strip().splitlines()[0]
         raise CourseError(f"Cannot open the gradebook at {shown}: {reason}") from None
     finally:
         engine.dispose()  # the check's connection is not kept open (a worker counts its connections)

@@ -15,7 +15,7 @@ NOTES_MARK = "course_grading_notes"
 
 def files_notes(lesson: LessonTemplate, files: SubmissionFiles, problem: str | None) -> list[str]:
     """Notes on the submission's files: ``problem`` is why its answers could not be used, if they could not."""
-    notes = []
+    notes: list[str] = []
     quizzes = any(s.kind == "quiz" for t in lesson.notebooks.values() for s in t.specs.values())
     why = files.problems.get(ANSWERS)
     if quizzes:

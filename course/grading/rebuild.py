@@ -40,7 +40,7 @@ def rebuild(template: NotebookTemplate, cells: list) -> tuple[NotebookNode, list
     notes: list[str] = []
     copies: dict[str, int] = {}
     malformed = 0
-    current = None
+    current: str | None = None
     for cell in cells:
         source = cell_source(cell) if isinstance(cell, dict) else None
         if source is None or cell.get("cell_type") not in ("code", "markdown", "raw"):
@@ -48,13 +48,13 @@ def rebuild(template: NotebookTemplate, cells: list) -> tuple[NotebookNode, list
             continue
         grade_id = grade_id_of(cell)
         spec = template.specs.get(grade_id) if grade_id is not None else None
-        if spec is not None and grade_id not in anchors:
-            anchors[grade_id] = (source, cell)
-            seen_order.append(grade_id)
-            current = grade_id
-            extras.setdefault(current, [])
-            continue
-        if spec is not None:
+        if grade_id is not None and spec is not None:
+            if grade_id not in anchors:
+                anchors[grade_id] = (source, cell)
+                seen_order.append(grade_id)
+                current = grade_id
+                extras.setdefault(current, [])
+                continue
             copies[grade_id] = copies.get(grade_id, 1) + 1
             if spec.kind != "solution":
                 continue  # a second copy of a trusted cell would only run it twice
@@ -114,6 +114,8 @@ def parse_notebook(data: bytes) -> tuple[list | None, str | None]:
 def submission_language(data: bytes | None) -> str:
     """The language of the release the student worked in (recorded in the notebook's metadata), for the notes and
     feedback they read; English when unknown. Grading itself never depends on it."""
+    if data is None:
+        return ENGLISH
     try:
         lang = json.loads(data)["metadata"][METADATA_KEY]["language"]
     except (TypeError, ValueError, KeyError, RecursionError):
@@ -132,11 +134,14 @@ def rebuild_submission(
     cells, why = (None, None) if data is None else parse_notebook(data)
     if data is None:
         why = problem or Said("grading.not_submitted")
-    notebook, notes, found = rebuild(template, cells) if cells is not None else (None, [], False)
-    if cells is not None and not found:
-        has_ids = any(nbgrader(c).get("grade_id") for c in cells if isinstance(c, dict))
-        why = Said("grading.other_lesson") if has_ids else Said("grading.no_metadata")
-    if why:
+    notebook: NotebookNode | None = None
+    notes: list[str] = []
+    if cells is not None:
+        notebook, notes, found = rebuild(template, cells)
+        if not found:
+            has_ids = any(nbgrader(c).get("grade_id") for c in cells if isinstance(c, dict))
+            why = Said("grading.other_lesson") if has_ids else Said("grading.no_metadata")
+    if why or notebook is None:  # no cells always comes with a reason: the blank release, not run
         notebook, _, _ = rebuild(template, template.cells)
         notes = [Said("grading.ungradable", notebook=template.name, why=why)]
     return notebook, notes, why

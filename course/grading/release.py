@@ -96,7 +96,7 @@ def secret_snippets(source_notebook: Path) -> list[str]:
     """Lines of hidden tests and solutions in an instructor notebook that a release must not contain."""
     snippets = []
     for cell in _cells(source_notebook):
-        text = cells.cell_source(cell)
+        text = cells.trusted_source(cell)
         for block in cells.hidden_tests(text) + cells.solutions(text):
             snippets += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
     return snippets
@@ -124,6 +124,9 @@ def verify_release(root: Path, wanted: list[str]) -> list[str]:
             for index, cell in enumerate(_cells(notebook)):
                 text = cells.cell_source(cell)
                 where = f"{notebook.relative_to(layout.root)} cell {index}"
+                if text is None:
+                    problems.append(f"{where}: its source is neither text nor a list of lines")
+                    text = ""
                 problems += [f"{where}: contains '{m}'" for m in cells.FORBIDDEN_MARKS if m in text]
                 leaked = [s for s in secrets if s in text]
                 problems += [f"{where}: contains hidden line {s!r}" for s in leaked[:3]]
@@ -134,4 +137,4 @@ def verify_release(root: Path, wanted: list[str]) -> list[str]:
 
 def visible_source(source_notebook: Path) -> str:
     """Everything in the instructor notebook outside hidden tests and solutions (students may see it)."""
-    return cells.strip_secrets("\n".join(cells.cell_source(c) for c in _cells(source_notebook)))
+    return cells.strip_secrets("\n".join(cells.trusted_source(c) for c in _cells(source_notebook)))

@@ -40,13 +40,13 @@ def answer_key(layout: CourseLayout, lesson: str) -> dict[str, list[str]]:
 def exercise_ids(notebook: Path) -> list[str]:
     """grade_ids of the solution cells, in notebook order."""
     notebook_cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return [cells.grade_id_of(c) for c in notebook_cells if cells.is_solution(c)]
+    return [cells.trusted_grade_id(c) for c in notebook_cells if cells.is_solution(c)]
 
 
 def solved_notebook(release_nb: Path, source_nb: Path, solve: set[str] | None = None) -> dict:
     """The release notebook with the instructor's solution pasted into the chosen solution cells."""
     answers = {
-        cells.grade_id_of(c): cells.remove_solution_marks(cells.cell_source(c))
+        cells.trusted_grade_id(c): cells.remove_solution_marks(cells.trusted_source(c))
         for c in json.loads(source_nb.read_text(encoding="utf-8"))["cells"]
         if cells.is_solution(c)
     }

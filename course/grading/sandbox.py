@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,14 +72,16 @@ def library_roots() -> list[str]:
     return [*python_paths(), str(package_dir())]
 
 
-def readonly_paths(extra: list[Path] = ()) -> list[str]:
+def readonly_paths(extra: Sequence[Path] = ()) -> list[str]:
     """Host paths bound read-only into the sandbox (each at the same path)."""
     paths = [*library_roots(), str(Path(sys.executable).parent)]
     paths += [str(p) for p in extra if p and Path(p).exists()]
     return list(dict.fromkeys(paths))
 
 
-def bwrap_command(run_dir: Path, command: list[str], env: dict[str, str], extra_readonly: list[Path] = ()) -> list[str]:
+def bwrap_command(
+    run_dir: Path, command: list[str], env: dict[str, str], extra_readonly: Sequence[Path] = ()
+) -> list[str]:
     """The bwrap command line that runs ``command`` in ``run_dir/work`` with the sandbox described above."""
     cmd = [
         bwrap() or "bwrap",
@@ -116,8 +119,8 @@ def bwrap_command(run_dir: Path, command: list[str], env: dict[str, str], extra_
     for masked in MASKED_FILES:
         if Path(masked).exists():
             cmd += ["--ro-bind", "/dev/null", masked]
-    for path in readonly_paths(list(extra_readonly)):
-        cmd += ["--ro-bind", path, path]
+    for bound in readonly_paths(list(extra_readonly)):
+        cmd += ["--ro-bind", bound, bound]
     if references_dir().is_dir():  # the reference solutions: mounted over by an empty folder
         cmd += ["--tmpfs", str(references_dir())]
     cmd += [

@@ -23,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 from ..languages import Said, say
 from .nbgrader_runner import CourseError
@@ -117,9 +118,15 @@ def _date(value: object, where: str) -> datetime:
     return value
 
 
+@overload
+def _number(table: dict, key: str, where: str, default: float) -> float: ...
+@overload
+def _number(table: dict, key: str, where: str, default: None) -> float | None: ...
 def _number(table: dict, key: str, where: str, default: float | None) -> float | None:
-    value = table.get(key, default)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+    value = table.get(key)
+    if value is None:  # TOML has no null: the key is absent
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise CourseError(f"{where} [late] {key}: {value!r} is not a number of at least 0")
     return value
 

@@ -71,19 +71,24 @@ def load_template(layout: CourseLayout, lesson: str, db_url: str) -> LessonTempl
             sources = {c.name: c for c in notebook.source_cells}
             points = {c.name: float(c.max_score) for c in notebook.grade_cells}
             released = json.loads(path.read_text(encoding="utf-8"))
-            specs = {}
+            specs: dict[str, CellSpec] = {}
             for cell in released["cells"]:
                 meta = cells.nbgrader(cell)
                 grade_id = meta.get("grade_id")
                 if not cells.is_lesson_cell(meta):
                     continue
-                if grade_id not in sources:
+                if not isinstance(grade_id, str) or grade_id not in sources:
                     raise CourseError(
                         f"{shown} and the gradebook disagree about cell {grade_id}: "
                         f"run `course release --lesson {lesson}` again."
                     )
                 recorded = sources[grade_id]
                 released_source = cells.cell_source(cell)
+                if released_source is None:
+                    raise CourseError(
+                        f"{shown} has a cell {grade_id} whose source is neither text nor lines: "
+                        f"run `course release --lesson {lesson}` again."
+                    )
                 source = released_source if meta.get("solution") else recorded.source
                 meta = {**meta, "checksum": recorded.checksum}
                 specs[grade_id] = CellSpec(

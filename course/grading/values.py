@@ -18,6 +18,7 @@ import base64
 import math
 import sys
 import types
+from typing import Any
 
 MAX_ITEMS = 2_000_000  # numbers, strings and containers in one encoded value
 MAX_DEPTH = 64
@@ -135,7 +136,8 @@ def decode(data: object, *, tensors: bool = True) -> object:
     if tag == "__float__":
         return float(body)
     if tag == "__complex__":
-        return complex(*[decode(v) for v in body])
+        parts: list[Any] = [decode(v) for v in body]  # what complex() takes: it rejects anything else itself
+        return complex(*parts)
     if tag == "__bytes__":
         return base64.b64decode(body)
     if tag == "__tuple__":
@@ -145,7 +147,10 @@ def decode(data: object, *, tensors: bool = True) -> object:
     if tag == "__set__":
         return frozenset(_hashable(decode(v, tensors=tensors)) for v in body)
     if tag == "__record__":
-        return types.SimpleNamespace(**{str(k): v for k, v in decode(body, tensors=tensors).items()})
+        fields = decode(body, tensors=tensors)
+        if not isinstance(fields, dict):
+            raise TypeError(f"a record's fields are not a mapping but {type(fields).__name__}")
+        return types.SimpleNamespace(**{str(k): v for k, v in fields.items()})
     if tag == "__array__":
         return _decode_array(body, tensors)
     return dict(data)  # __raised__, __unsupported__ and other reports stay as they are

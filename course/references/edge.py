@@ -90,6 +90,8 @@ def export_onnx(model, path) -> None:
         dynamic_shapes={"input_ids": dims},
         verbose=False,
     )
+    if program is None:  # only the legacy exporter (dynamo=False) returns nothing
+        raise RuntimeError("torch.onnx.export returned no ONNX program")
     program.save(str(path))
 
 

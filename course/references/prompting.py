@@ -34,7 +34,7 @@ def bm25_scores(query: Sequence[str], documents: Sequence[Sequence[str]], k1: fl
     avgdl = sum(len(d) for d in documents) / n_docs
     if avgdl == 0:
         return [0.0] * n_docs
-    counts = [{} for _ in documents]
+    counts: list[dict[str, int]] = [{} for _ in documents]
     for doc, count in zip(documents, counts, strict=True):
         for word in doc:
             count[word] = count.get(word, 0) + 1

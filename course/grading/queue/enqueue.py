@@ -82,7 +82,7 @@ def enqueue(
         for lesson in by_lesson
     }
     with db.begin() as connection:
-        run = connection.execute(
+        run: int = connection.execute(
             text("INSERT INTO course_queue_run (course_id) VALUES (:c) RETURNING id"), {"c": layout.course_id}
         ).scalar_one()
     enqueued = Enqueued(run, {}, 0, 0)
@@ -96,7 +96,7 @@ def enqueue(
                 enqueued.keys[(lesson, student)] = key
                 with db.begin() as connection:
                     save_blobs(connection, blobs)
-                    state = connection.execute(
+                    state: str = connection.execute(
                         text(
                             "INSERT INTO course_queue_job (key, settings, run, course_id, lesson, student, files) "
                             "VALUES (:key, :settings, :run, :course, :lesson, :student, :files) "

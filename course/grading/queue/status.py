@@ -115,5 +115,5 @@ def progress(db: Engine, course_id: str, run: int | None = None) -> Progress:
                 "WHERE last_heartbeat > now() - make_interval(secs => :seconds)"
             ),
             {"seconds": LIVE_SECONDS},
-        ).scalar()
+        ).scalar_one()  # count(*): always one row
     return result

@@ -18,6 +18,7 @@ import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
@@ -31,6 +32,9 @@ from ..template import LessonTemplate, load_template
 from .child import GradingCrashed, GradingProcess
 from .recording import record_graded, record_ungradable, retrying
 from .store import checks_from_json, limits_from_json, load
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 
 MAX_STARTS = 2  # a job started this often without finishing is ungradable
 
@@ -61,7 +65,7 @@ class JobRunner:
         self.child = GradingProcess()
         self._templates: dict[str, LessonTemplate] = {}
         self._settings: dict[str, Settings] = {}
-        self._gradebook = None
+        self._gradebook: Gradebook | None = None
         isolation = sandbox.isolation()
         self.unsandboxed = "" if isolation.available else f"{name}: {isolation.reason}"
 
@@ -90,7 +94,7 @@ class JobRunner:
         done = record_graded(self.db, self.gradebook(), key, result, self.name, self.unsandboxed)
         return "graded" if done else "already done"
 
-    def gradebook(self):
+    def gradebook(self) -> Gradebook:
         """nbgrader's gradebook, opened once per worker (its session is rebound for each result)."""
         if self._gradebook is None:
             from nbgrader.api import Gradebook

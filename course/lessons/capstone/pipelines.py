@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 from course.languages import say
 from course.lessons.prompting import prompts
@@ -41,9 +42,17 @@ from course.lessons.prompting.helpdesk import (
 STOP_WORD = prompts.INPUT.rstrip(":").lower()
 MAX_NEW_TOKENS = 3
 #: LoRA on every linear layer of the tiny model, rank 8; the scale alpha / r is 2 (lesson 05).
-LORA = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-        "up_proj", "down_proj"], "lora_dropout": 0.0}  # fmt: skip
-FINE_TUNING = {"steps": 300, "lr": 5e-3, "batch_size": 8}
+LORA: dict[str, Any] = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj",
+        "gate_proj", "up_proj", "down_proj"], "lora_dropout": 0.0}  # fmt: skip
+
+
+class FineTuning(TypedDict):
+    steps: int
+    lr: float
+    batch_size: int
+
+
+FINE_TUNING: FineTuning = {"steps": 300, "lr": 5e-3, "batch_size": 8}
 SEED = 0
 
 #: ``pack(query, passages, budget) -> the passages to put in the prompt`` (the lesson's Exercise 2).

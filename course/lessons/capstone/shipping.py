@@ -72,9 +72,12 @@ def decoders(shipped: Shipped, greedy: Callable, eos_id: int) -> dict[str, tuple
         "ONNX Runtime fp32": (load_session(shipped.onnx_fp32), shipped.onnx_fp32),
         "ONNX Runtime int8": (load_session(shipped.onnx_int8), shipped.onnx_int8),
     }
+
+    def decoder(session: object) -> Decoder:
+        return lambda ids, n: list(greedy(session, ids, n, eos_id))
+
     chosen: dict[str, tuple[Decoder, Path]] = {
-        name: (lambda ids, n, s=session: list(greedy(s, ids, n, eos_id)), path)
-        for name, (session, path) in sessions.items()
+        name: (decoder(session), path) for name, (session, path) in sessions.items()
     }
     if llamacpp.available():
         llm = llamacpp.load_llama(shipped.gguf_q8_0)

@@ -25,6 +25,7 @@ from course.models.memory import GIB
 from course.models.params import count_parameters
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
 
@@ -157,7 +158,7 @@ def plot_budget(rows: Sequence[BudgetRow], ram_gib: float, vram_gib: float, rese
     ax.axvline(usable, color=colours[CPU], linestyle="--")
     ax.invert_yaxis()
     ax.set_xlabel(say("edge.budget_xlabel"))
-    handles = [
+    handles: list[Artist] = [
         Patch(color=colour, label=say("edge.budget_weights_on", place=placement_label(place)))
         for place, colour in colours.items()
     ]

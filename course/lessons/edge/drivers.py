@@ -20,7 +20,8 @@ class ScriptedSession:
     """
 
     def __init__(self, vocab: int, table: np.ndarray | None = None) -> None:
-        self.vocab, self.table, self.fed = vocab, table, []
+        self.vocab, self.table = vocab, table
+        self.fed: list[dict] = []
 
     def run(self, output_names, feed: dict) -> list[np.ndarray]:
         x = feed["input_ids"]

@@ -25,6 +25,7 @@ from course.cache import cached_folder
 
 if TYPE_CHECKING:
     import torch
+    from transformers import PreTrainedModel
 
 
 INPUT_NAME = "input_ids"
@@ -110,7 +111,7 @@ def op_types(path: str | Path) -> Counter[str]:
     return Counter(node.op_type for node in onnx.load(str(path)).graph.node)
 
 
-def fingerprint(model: torch.nn.Module) -> str:
+def fingerprint(model: PreTrainedModel) -> str:
     """A short hash of the model's config and weights, used to name its cached exports."""
     config = {k: v for k, v in model.config.to_dict().items() if k not in _VOLATILE_CONFIG_KEYS}
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
@@ -152,7 +153,7 @@ def function_key(fn: Callable) -> str:
     return digest.hexdigest()[:12]
 
 
-def export_fp32(model: torch.nn.Module, export_onnx: Callable[[torch.nn.Module, Path], object]) -> Path:
+def export_fp32(model: PreTrainedModel, export_onnx: Callable[[torch.nn.Module, Path], object]) -> Path:
     """The fp32 ONNX file of ``model`` written by ``export_onnx(model, path)``, without the exporter's debug notes,
     cached by the model's fingerprint and the function's code.
 
@@ -170,7 +171,7 @@ def export_fp32(model: torch.nn.Module, export_onnx: Callable[[torch.nn.Module, 
 
 
 def export_all(
-    model: torch.nn.Module,
+    model: PreTrainedModel,
     tokenizer,
     export_onnx: Callable[[torch.nn.Module, Path], object],
     quantize_int8: Callable[[Path, Path], object],

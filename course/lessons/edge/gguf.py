@@ -24,6 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import torch
+    from transformers import PreTrainedModel
 
 PRECISIONS = ("f32", "q8_0", "q4_0")
 #: The ggml type that stores each precision's 2-D matrices (embeddings: see the module's note).
@@ -46,7 +47,7 @@ def _unpermute(weights: np.ndarray, heads: int) -> np.ndarray:
     return weights.reshape(heads, half, 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
 
-def architecture(model: torch.nn.Module) -> str:
+def architecture(model: PreTrainedModel) -> str:
     """The llama.cpp architecture name for ``model`` (``phi3`` or ``llama``)."""
     model_type = model.config.model_type
     if model_type not in _ARCHS:
@@ -61,7 +62,7 @@ def _heads(config) -> tuple[int, int]:
     return config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
 
 
-def _layout(model: torch.nn.Module) -> tuple[str, Any, Callable[[str], int | None]]:
+def _layout(model: PreTrainedModel) -> tuple[str, Any, Callable[[str], int | None]]:
     """(llama.cpp architecture, GGUF tensor name map, ``hf_name -> heads`` of a rotary projection to reorder
     or None) for ``model``: what writing and reading back share."""
     import gguf
@@ -82,7 +83,7 @@ def _layout(model: torch.nn.Module) -> tuple[str, Any, Callable[[str], int | Non
     return arch, names, reordered_heads
 
 
-def gguf_tensors(model: torch.nn.Module) -> dict[str, np.ndarray]:
+def gguf_tensors(model: PreTrainedModel) -> dict[str, np.ndarray]:
     """The model's weights as float32 arrays, under their GGUF names, in llama.cpp's layout."""
     arch, names, reordered_heads = _layout(model)
     tensors: dict[str, np.ndarray] = {}
@@ -130,7 +131,7 @@ def _add_fields(writer, fields: dict[str, Any]) -> None:
 
 
 def write_gguf(
-    model: torch.nn.Module,
+    model: PreTrainedModel,
     tokenizer,
     path: str | Path,
     precision: str = "q8_0",
@@ -235,7 +236,7 @@ def read_gguf(path: str | Path) -> GGUFContents:
     return GGUFContents(metadata, tensors, types)
 
 
-def roundtrip_errors(model: torch.nn.Module, contents: GGUFContents) -> dict[str, float]:
+def roundtrip_errors(model: PreTrainedModel, contents: GGUFContents) -> dict[str, float]:
     """Largest absolute difference, per tensor, between the model's weights and the GGUF file's.
 
     Raises a ValueError if a tensor is missing or has another shape.
@@ -253,7 +254,7 @@ def roundtrip_errors(model: torch.nn.Module, contents: GGUFContents) -> dict[str
     return errors
 
 
-def state_dict_from_gguf(model: torch.nn.Module, contents: GGUFContents) -> dict[str, torch.Tensor]:
+def state_dict_from_gguf(model: PreTrainedModel, contents: GGUFContents) -> dict[str, torch.Tensor]:
     """The file's (dequantised) tensors under ``model``'s own names and layout, for ``load_state_dict``.
 
     This is how to check what a quantised GGUF file would answer without llama.cpp: load it back

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import torch
+    from transformers import PreTrainedModel
 
 from course.languages import say
 from course.lessons.edge.gguf import PRECISIONS, write_gguf
@@ -56,7 +56,9 @@ def parse_modelfile(text: str) -> ParsedModelfile:
     """Parse a ``Modelfile`` (``FROM``, ``TEMPLATE``, ``PARAMETER``; other instructions are read and ignored;
     comments start with ``#``). Instructions are case-insensitive, as in Ollama."""
     lines = text.splitlines()
-    source, template, parameters = None, None, {}
+    source: str | None = None
+    template: str | None = None
+    parameters: dict[str, list[str]] = {}
     index = 0
     while index < len(lines):
         line = lines[index].strip()
@@ -94,7 +96,7 @@ def jinja_template(template: str | None) -> str:
     return render_template(template, "{{ messages[-1]['content'] }}")
 
 
-def export_for_ollama(model: torch.nn.Module, tokenizer, modelfile_text: str, name: str = "task-model") -> Path:
+def export_for_ollama(model: PreTrainedModel, tokenizer, modelfile_text: str, name: str = "task-model") -> Path:
     """A cached folder holding ``model`` as GGUF files (f32, Q8_0, Q4_0) and ``modelfile_text`` as its
     ``Modelfile`` (which names one of them in ``FROM``). Each GGUF file also stores the Modelfile's ``TEMPLATE`` as
     its chat template, so that a runtime reading only the file formats prompts as in training."""

@@ -38,7 +38,9 @@ def load_pytorch(folder: str | Path) -> torch.nn.Module:
     from transformers import AutoModelForCausalLM
 
     with no_hf_progress_bars():  # a bar per load would drown the benchmark's own progress bar
-        return AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True).to("cpu").eval()
+        model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True)
+        # transformers wraps PreTrainedModel.to with functools.wraps, which mypy does not bind as a method
+        return model.to("cpu").eval()  # type: ignore[arg-type]
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFn:

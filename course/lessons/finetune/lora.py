@@ -49,7 +49,8 @@ def adapters_off(model: nn.Module) -> Iterator[nn.Module]:
     saved = [adapter.scaling for adapter in adapters]
     try:
         for adapter in adapters:
-            adapter.scaling = 0.0
+            # torch types Module.__setattr__ for tensors and modules only; a plain attribute takes any value
+            adapter.scaling = 0.0  # type: ignore[assignment]
         yield model
     finally:
         for adapter, scaling in zip(adapters, saved, strict=True):

@@ -14,6 +14,10 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from course.lessons.finetune.training import TrainLog
 
 
 def fingerprint(parts: Sequence[object]) -> str:
@@ -36,7 +40,7 @@ def fingerprint(parts: Sequence[object]) -> str:
     return hashlib.sha256("\n".join(describe(part) for part in parts).encode()).hexdigest()[:16]
 
 
-def cached_run(name: str, model, train: Callable[[object], object], depends_on: Sequence[object]):
+def cached_run(name: str, model, train: Callable[[Any], TrainLog], depends_on: Sequence[object]) -> TrainLog:
     """``train(model)`` once, returning its ``TrainLog``; later calls with the same ``name`` and ``depends_on`` load
     the trained weights into ``model`` (built the same way) and the log from the cache instead."""
     import torch
@@ -45,7 +49,7 @@ def cached_run(name: str, model, train: Callable[[object], object], depends_on: 
     from course.lessons.finetune.training import TrainLog
     from course.runtime import device
 
-    trained = []
+    trained: list[TrainLog] = []
 
     def build(folder):
         log = train(model)

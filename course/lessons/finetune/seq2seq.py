@@ -32,10 +32,13 @@ def build_tiny_t5(tokenizer, seed: int = 0, **shape):
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.pad_token_id,  # T5 starts decoding from the padding token
+        # T5 starts decoding from the padding token. huggingface_hub's @strict types the config's __init__ with its
+        # declared fields only, but it takes any other config key too, as here
+        decoder_start_token_id=tokenizer.pad_token_id,  # type: ignore[call-arg]
         **{**T5_SHAPE, **shape},
     )
-    return T5ForConditionalGeneration(config).to(device()).eval()
+    # transformers wraps PreTrainedModel.to with functools.wraps, which mypy does not bind as a method
+    return T5ForConditionalGeneration(config).to(device()).eval()  # type: ignore[arg-type]
 
 
 def _encode(tokenizer, texts: Sequence[str]) -> list[list[int]]:

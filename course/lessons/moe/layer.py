@@ -11,6 +11,9 @@ with the grader, in ``course.references.moe``. A layer keeps one small SwiGLU fe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, Protocol
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,7 +38,15 @@ class Expert(nn.Module):
 ARCHITECTURES = ("mixtral", "phimoe")
 
 
-def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
+class MoELayerLike(Protocol):
+    """What :func:`to_transformers_block` reads of a layer: the lesson's ``MyMoELayer`` has it."""
+
+    router: nn.Linear
+    experts: Iterable[Any]  # Expert-like modules: gate_proj, up_proj, down_proj
+    top_k: int
+
+
+def to_transformers_block(layer: MoELayerLike, architecture: str = "mixtral") -> nn.Module:
     """The transformers sparse MoE block of ``architecture`` with the weights of ``layer``, in eval mode.
 
     ``layer`` needs what the lesson's ``MyMoELayer`` has: ``router`` (a bias-free ``nn.Linear``), ``experts``
@@ -58,7 +69,7 @@ def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
     if architecture == "phimoe" and top_k != 2:
         raise ValueError(f"Phi-3.5-MoE's sparsemixer always picks 2 experts; this layer has top_k={top_k}.")
     num_experts, hidden = router.shape
-    sizes = dict(
+    sizes: dict[str, Any] = dict(
         hidden_size=hidden,
         intermediate_size=down.shape[-1],
         num_local_experts=num_experts,
@@ -69,19 +80,23 @@ def to_transformers_block(layer: nn.Module, architecture: str = "mixtral"):
         from transformers import MixtralConfig
         from transformers.models.mixtral.modeling_mixtral import MixtralSparseMoeBlock
 
-        block = MixtralSparseMoeBlock(MixtralConfig(router_jitter_noise=0.0, **sizes))
-        block_router = block.gate
+        mixtral = MixtralSparseMoeBlock(MixtralConfig(router_jitter_noise=0.0, **sizes))
+        block: nn.Module = mixtral.to(device=router.device, dtype=router.dtype)
+        weights: tuple[torch.Tensor, ...] = (
+            mixtral.gate.weight,
+            mixtral.experts.gate_up_proj,
+            mixtral.experts.down_proj,
+        )
     else:
         from transformers import PhimoeConfig
         from transformers.models.phimoe.modeling_phimoe import PhimoeSparseMoeBlock
 
-        block = PhimoeSparseMoeBlock(PhimoeConfig(**sizes))
-        block_router = block.router
-    block = block.to(device=router.device, dtype=router.dtype)
+        phimoe = PhimoeSparseMoeBlock(PhimoeConfig(**sizes))
+        block = phimoe.to(device=router.device, dtype=router.dtype)
+        weights = (phimoe.router.weight, phimoe.experts.gate_up_proj, phimoe.experts.down_proj)
     with torch.no_grad():
-        block_router.weight.copy_(router)
-        block.experts.gate_up_proj.copy_(gate_up)
-        block.experts.down_proj.copy_(down)
+        for weight, value in zip(weights, (router, gate_up, down), strict=True):
+            weight.copy_(value)
     return block.eval()
 
 

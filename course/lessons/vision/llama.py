@@ -191,7 +191,7 @@ def plot_tiles(picture, processor):
     rows, columns = supported_aspect_ratios(processor.max_image_tiles)[grid_id - 1]
     tiles = tiles_as_pictures(features, processor)
     figure = plt.figure(figsize=(11, 3.6), constrained_layout=True)
-    left, right = figure.subfigures(1, 2, width_ratios=[1.3, 1])
+    left, right = figure.subfigures(1, 2, squeeze=False, width_ratios=[1.3, 1])[0]
     whole = left.subplots()
     whole.imshow(picture)
     whole.set_title(say("vision.picture_title", width=picture.width, height=picture.height))
