@@ -22,7 +22,7 @@ def yours_or_reference(yours: Callable, lesson: str, name: str | None = None) ->
     """A stand-in for ``yours`` that uses the reference of exercise ``name`` (default: ``yours.__name__``) of
     ``lesson`` while ``yours`` is not written yet."""
     name = name or yours.__name__
-    noted = []
+    noted: list[bool] = []
 
     @functools.wraps(yours)
     def call(*args, **kwargs):
@@ -41,3 +41,22 @@ def yours_or_reference(yours: Callable, lesson: str, name: str | None = None) ->
             return reference(lesson, name)(*args, **kwargs)
 
     return call
+
+
+class NotPrepared(RuntimeError):
+    """A shared artefact is missing from the course cache, and it cannot be built here."""
+
+
+def reference_to_build(lesson: str, name: str, artefact: str) -> Callable:
+    """The reference of exercise ``name`` of ``lesson``, which the course uses to build ``artefact``, a cached
+    model every student gets the same (so no helper a kernel can import answers the exercise).
+
+    Where the references cannot be read (a class server, the grading sandbox) such an artefact comes prepared
+    by the instructor (``course prepare``); if it is missing there, ``NotPrepared`` says whom to ask."""
+    try:
+        from course.references import reference
+    except (ImportError, PermissionError):
+        from course.languages import say
+
+        raise NotPrepared(say("lesson.ask_for_prepare", artefact=artefact)) from None
+    return reference(lesson, name)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..cache import cache_root
+from ..fallback import NotPrepared
 from .layout import find_root
 from .nbgrader_runner import CourseError
 
@@ -57,6 +58,14 @@ def _cmd_return(args: argparse.Namespace) -> None:
         print(f"returned feedback on {lesson} to {', '.join(students)}")
 
 
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    if args.cache:
+        os.environ["COURSE_CACHE_DIR"] = str(Path(args.cache).resolve())
+    from ..prepare import prepare
+
+    print(f"course prepare: {prepare(args.lesson).summary()}")
+
+
 def _cmd_translations(args: argparse.Namespace) -> None:
     from ..languages import TRANSLATED, check_language
     from ..languages import translations as tr
@@ -103,9 +112,9 @@ def _print_grades(result, started: float) -> None:
         print(f"warning: student code ran without a sandbox: {result.unisolated}", file=sys.stderr)
     for lesson, names in sorted(result.uncached.items()):
         print(
-            f"note: every {lesson} submission built {', '.join(sorted(names))} itself, because the course "
-            f"cache ({cache_root()}) lacks it and students cannot write to it. Run the lesson once yourself "
-            "before grading a class, so it is built once.",
+            f"note: {lesson} submissions built {', '.join(sorted(names))} themselves, because the course cache "
+            f"({cache_root()}) lacks it and a grading kernel cannot write to it: run `course prepare` before "
+            "grading, so it is built once.",
             file=sys.stderr,
         )
     for failure in result.failures:
@@ -337,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_queue_setup)
 
     p = sub.add_parser(
+        "prepare",
+        help="build the artefacts every student shares (the lessons' trained tiny models) into the course cache",
+        description="Build, once, every shared artefact of the course cache that the lessons read and grading "
+        "uses, where the cache lacks it (running it again builds nothing). Run it on a grading machine before "
+        "`course grade` and on a class server before students start (deploy/jupyterhub/start.sh does); at home "
+        "the lessons build what they need on first use.",
+    )
+    p.add_argument("--lesson", action="append", help="only what these lessons read (default: all)")
+    p.add_argument("--cache", help="the cache folder to fill (default: $COURSE_CACHE_DIR or ~/.cache/beyond-prompting)")
+    p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser(
         "translations",
         help="check the Korean and Japanese translations, or list what needs translating",
         description="check (default): name every markdown cell, quiz question and computed string whose "
@@ -366,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CourseError, FileExistsError) as err:
+    except (CourseError, FileExistsError, PermissionError, NotPrepared) as err:  # said in a line, not a traceback
         print(f"course: error: {err}", file=sys.stderr)
         return 2
     return 0

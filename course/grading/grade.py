@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cache import cache_root
+from ..prepare import prepare_for_grading, shared_names
 from . import sandbox
 from .checks import build_checks, run_seed
 from .execute import KERNEL_GRACE, Limits, RunSettings
@@ -41,7 +42,8 @@ class GradeResult:
     failures: list[str]
     notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (lesson, student) -> notes
     unisolated: str = ""  # why student code ran without the sandbox, if it did
-    uncached: dict[str, set[str]] = field(default_factory=dict)  # lesson -> cache entries each run rebuilt
+    # lesson -> shared artefacts (course.prepare) its runs had to build: none when the cache was prepared
+    uncached: dict[str, set[str]] = field(default_factory=dict)
     grading_seconds: float = 0.0
     seed: int = 0  # the seed the checks' inputs were drawn from (recorded in grading-seed.json)
     canvas_csv: Path | None = None  # grades-canvas.csv
@@ -93,6 +95,7 @@ def grade(
     layout, url, by_lesson = plan(root, wanted, db_url)
     todo = list(by_lesson)
     templates = {lesson: load_template(layout, lesson, url) for lesson in todo}
+    prepare_for_grading(todo)
     seed = run_seed(layout, seed, new_seed)
     checks = {lesson: build_checks(templates[lesson], seed) for lesson in todo}
     run = GradingRun(
@@ -226,9 +229,10 @@ def publish(
     write_summaries(layout, rows)
     notes = {(r.lesson, r.student): r.notes for r in graded if r.notes}
     uncached: dict[str, set[str]] = {}
+    shared = shared_names() if any(r.built for r in graded) else set()
     for r in graded:
-        if r.built:
-            uncached.setdefault(r.lesson, set()).update(r.built)
+        if set(r.built) & shared:  # what a student's own code trains is theirs to build; a shared artefact is not
+            uncached.setdefault(r.lesson, set()).update(set(r.built) & shared)
     return GradeResult(
         lessons,
         layout.grades_csv,

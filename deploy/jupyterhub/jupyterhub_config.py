@@ -11,6 +11,8 @@ the tests:
   BP_GRADER               the grader's (instructor's) Unix account (default: grader): hub admin, formgrader
   BP_STUDENTS             comma-separated Unix accounts allowed to log in besides the grader
   NBGRADER_EXCHANGE       nbgrader's exchange folder (default /srv/nbgrader/exchange; setup-exchange.sh)
+  BP_COURSE_CACHE         the course cache `course prepare` filled (start.sh), every server's COURSE_CACHE_DIR:
+                          read-only for students, whose own builds go to ~/.cache/beyond-prompting
   BP_HUB_STATE            the hub's database, cookie secret and proxy token (default /srv/jupyterhub)
 
 AUTHENTICATOR: a placeholder. By default PAM (the machine's own passwords), restricted to BP_GRADER and
@@ -34,6 +36,7 @@ course = Path(os.environ.get("BP_COURSE_DIR", HERE.parents[1]))
 grader = os.environ.get("BP_GRADER", "grader")
 students = {s.strip() for s in os.environ.get("BP_STUDENTS", "").split(",") if s.strip()}
 exchange = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+cache = os.environ.get("BP_COURSE_CACHE", "/srv/beyond-prompting/cache")
 state = Path(os.environ.get("BP_HUB_STATE", "/srv/jupyterhub"))
 state.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -74,6 +77,7 @@ def _config_dir(spawner) -> str:
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": _config_dir,
     "NBGRADER_EXCHANGE": exchange,
+    "COURSE_CACHE_DIR": cache,
     "BP_COURSE_DIR": str(course),
     "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
 }

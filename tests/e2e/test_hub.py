@@ -640,3 +640,62 @@ def test_the_loop_through_jupyterhub(exchange, student_python, tmp_path):
             subprocess.run(["pkill", "-u", user], capture_output=True)  # only the test's own users' servers
             subprocess.run(["userdel", "-r", user], capture_output=True)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+LOAD_LESSON_05_06_MODELS = """
+from course.lessons.finetune.task_model import exact_match, load_base_model, load_task_model, task_examples
+base, tokenizer = load_base_model()      # lesson 05
+task, _ = load_task_model()              # lessons 05, 06 and 07
+print("task exact match", exact_match(task, tokenizer, task_examples("test")[:4]))
+"""
+
+
+def test_a_student_on_the_hub_reads_lessons_05_and_06_models_from_the_prepared_cache(users, student_python, tmp_path):
+    """start.sh prepares the shared cache (`course prepare`, as root, where the references are readable) and the
+    hub gives it to every student's server as COURSE_CACHE_DIR, read-only. A student, whose references are hidden,
+    loads lesson 05's and 06's models from it; with a cache that lacks them, the lesson says in one sentence to
+    ask the instructor for `course prepare`."""
+    from course.cache import find
+    from course.lessons.finetune.task_model import BASE_NAME, TASK_NAME
+
+    shared = Path(tempfile.mkdtemp(prefix="bp-cache-"))
+    try:
+        shared.chmod(0o755)
+        prepared = shared / "prepared"
+        for name in (BASE_NAME, TASK_NAME):  # what the suite's prepare lane built: `course prepare` keeps it
+            if built := find(name):
+                shutil.copytree(built, prepared / name)
+        prepare = subprocess.run(
+            [sys.executable, "-m", "course.grading.cli", "prepare", "--lesson", "05-fine-tuning-and-peft"]
+            + ["--cache", str(prepared)],
+            capture_output=True,
+            text=True,
+        )
+        assert prepare.returncode == 0, prepare.stdout + prepare.stderr
+        assert {BASE_NAME, TASK_NAME} <= {p.name for p in prepared.iterdir()}, prepare.stdout
+        subprocess.run(["chmod", "-R", "a+rX,go-w", str(prepared)], check=True)
+        (shared / "empty").mkdir(mode=0o755)
+        student = users[0]
+
+        def as_student(cache: Path) -> subprocess.CompletedProcess:
+            env = {"HOME": f"/home/{student}", "PATH": "/usr/bin:/bin", "COURSE_CACHE_DIR": str(cache)}
+            return subprocess.run(
+                [RUNUSER, "-u", student, "--", str(student_python), "-c", LOAD_LESSON_05_06_MODELS],
+                cwd="/",
+                env=env,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+
+        read = as_student(prepared)
+        assert read.returncode == 0 and "task exact match" in read.stdout, read.stdout + read.stderr[-3000:]
+        assert not (Path(f"/home/{student}") / ".cache" / "beyond-prompting" / BASE_NAME).exists(), "nothing rebuilt"
+
+        refused = as_student(shared / "empty")
+        assert refused.returncode != 0
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith("course.fallback.NotPrepared:") and "ask your instructor to run `course prepare`" in last
+        assert not (Path(f"/home/{student}") / ".cache" / "beyond-prompting" / BASE_NAME).exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

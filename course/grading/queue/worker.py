@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ...prepare import prepare_for_grading
 from .. import sandbox
 from ..layout import CourseLayout
 from ..nbgrader_runner import CourseError
@@ -235,4 +236,6 @@ def run_worker(root: Path, db_url: str, name: str | None, heartbeat: float, thre
     """`course worker`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    # the shared artefacts of this machine's lessons, in its course cache, before any job
+    prepare_for_grading(CourseLayout.load(root).lessons())
     Worker(root, db_url, name, heartbeat, threads, unsandboxed).serve()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from course.cache import cached_folder
 from course.languages import say
@@ -54,13 +55,17 @@ SEED = 0
 BASE_NAME = "tiny-phi3-base-v2"
 TASK_NAME = "tiny-phi3-task-v3"
 # Phi-3.5-mini's structure at a tiny size; tied input/output embeddings keep it smaller still.
-MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "tie_word_embeddings": True}
-BASE_TRAINING = {"steps": 600, "lr": 3e-3, "batch_size": 32, "warmup": 30}
+MODEL_SHAPE: dict[str, Any] = {"hidden_size": 128, "intermediate_size": 256, "tie_word_embeddings": True}
+BASE_TRAINING: dict[str, Any] = {"steps": 600, "lr": 3e-3, "batch_size": 32, "warmup": 30}
 # Learning to copy words comes suddenly and not always at the same step; the base model trains in rounds
 # (each a warm restart of the schedule) until it reaches this exact match on its original ability.
 BASE_TARGET, BASE_MAX_ROUNDS = 0.95, 3
-TASK_LORA = {"r": 4, "lora_alpha": 8, "target_modules": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]}
-TASK_TRAINING = {"steps": 200, "lr": 1e-2, "batch_size": 32, "warmup": 10}
+TASK_LORA: dict[str, Any] = {
+    "r": 4,
+    "lora_alpha": 8,
+    "target_modules": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
+}
+TASK_TRAINING: dict[str, Any] = {"steps": 200, "lr": 1e-2, "batch_size": 32, "warmup": 10}
 
 
 def phrases(split: str) -> list[tuple[str, str]]:
@@ -118,14 +123,20 @@ def rephrased(examples: Sequence[Example], instructions: Sequence[str] = HELD_OU
     ]
 
 
-def _cached_models_mask():
+def _cached_models_mask(artefact: str):
     """The response-only loss mask the cached base and task models are trained with: lesson 05's exercise 3
     (``instruction_labels``), taken from its reference so that no helper in the package a kernel sees answers it.
-    The cached models are built at home or by the instructor's run, where the references are installed; a grading
-    sandbox reads the cache and never builds."""
-    from course.references.finetune import instruction_labels
+    The cached models are built at home or by ``course prepare``, where the references are installed; on a class
+    server and in a grading sandbox they come prepared, and a missing one says to ask the instructor."""
+    from course.fallback import reference_to_build
 
-    return instruction_labels
+    return reference_to_build("05-fine-tuning-and-peft", "instruction_labels", artefact)
+
+
+def base_check_examples() -> list[Example]:
+    """The examples the base model's build checks its original ability on: it trains until its exact match on
+    them reaches ``BASE_TARGET`` (or gives up with an error), so every cached base model meets that bar."""
+    return original_examples()[::4]
 
 
 def build_tokenizer():
@@ -141,6 +152,7 @@ def _build_base(folder: Path) -> None:
     from course.lessons.finetune.training import train
     from course.models.tiny import build_tiny
 
+    mask = _cached_models_mask(BASE_NAME)
     tokenizer = build_tokenizer()
     model = build_tiny(
         "phi-3.5-mini",
@@ -152,10 +164,10 @@ def _build_base(folder: Path) -> None:
         **MODEL_SHAPE,
     )
     examples = original_examples() + word_examples() * (WORD_REPEATS - 1)
-    check = original_examples()[::4]
+    check = base_check_examples()
     for round_ in range(BASE_MAX_ROUNDS):
         desc = say("finetune.desc_base_round", round=round_ + 1)
-        train(model, tokenizer, examples, labels=_cached_models_mask(), seed=SEED + round_, desc=desc, **BASE_TRAINING)
+        train(model, tokenizer, examples, labels=mask, seed=SEED + round_, desc=desc, **BASE_TRAINING)
         if exact_match(model, tokenizer, check) >= BASE_TARGET:
             break
     else:
@@ -172,8 +184,14 @@ def _load(folder: Path):
 
     from course.runtime import device
 
-    model = Phi3ForCausalLM.from_pretrained(folder).to(device()).eval()
+    # transformers wraps PreTrainedModel.to with functools.wraps, which mypy does not bind as a method
+    model = Phi3ForCausalLM.from_pretrained(folder).to(device()).eval()  # type: ignore[arg-type]
     return model, AutoTokenizer.from_pretrained(folder)
+
+
+def base_model_folder() -> Path:
+    """The cached base model's folder, trained first if the cache lacks it."""
+    return cached_folder(BASE_NAME, _build_base)
 
 
 def load_base_model():
@@ -181,15 +199,17 @@ def load_base_model():
 
     Trained on first use (seconds on a CPU) and cached.
     """
-    return _load(cached_folder(BASE_NAME, _build_base))
+    return _load(base_model_folder())
 
 
 def _build_task(folder: Path) -> None:
     from peft import LoraConfig, get_peft_model
+    from transformers import PreTrainedModel
 
     from course.lessons.finetune.training import train
     from course.runtime import seed_everything
 
+    mask = _cached_models_mask(TASK_NAME)
     model, tokenizer = load_base_model()
     seed_everything(SEED)
     model = get_peft_model(model, LoraConfig(lora_dropout=0.0, **TASK_LORA))
@@ -197,13 +217,21 @@ def _build_task(folder: Path) -> None:
         model,
         tokenizer,
         task_examples("train"),
-        labels=_cached_models_mask(),
+        labels=mask,
         seed=SEED,
         desc=say("finetune.desc_task_lora"),
         **TASK_TRAINING,
     )
-    model.merge_and_unload().to("cpu").save_pretrained(folder)
+    merged = model.merge_and_unload().to("cpu")
+    if not isinstance(merged, PreTrainedModel):  # peft types the merged model as any nn.Module
+        raise TypeError(f"merging the LoRA adapter gave a {type(merged).__name__}, not a transformers model")
+    merged.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+
+
+def task_model_folder() -> Path:
+    """The cached task model's folder, trained first (with the base model) if the cache lacks it."""
+    return cached_folder(TASK_NAME, _build_task)
 
 
 def load_task_model():
@@ -211,7 +239,7 @@ def load_task_model():
 
     A plain ``Phi3ForCausalLM`` (no ``peft`` needed to use it); trained on first use and cached.
     """
-    return _load(cached_folder(TASK_NAME, _build_task))
+    return _load(task_model_folder())
 
 
 def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 8) -> list[str]:

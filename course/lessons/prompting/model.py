@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from course.cache import cached_folder
 from course.lessons.prompting import helpdesk
@@ -45,7 +46,7 @@ MODEL_SHAPE = {
     "rope_theta": 10_000.0,
 }
 # Many small batches: looking things up in the prompt is learnt after enough steps, more than enough examples.
-TRAINING = {"steps": 3200, "lr": 3e-3, "batch_size": 8, "warmup": 100}
+TRAINING: dict[str, Any] = {"steps": 3200, "lr": 3e-3, "batch_size": 8, "warmup": 100}
 DECAY = 0.2  # the learning rate stays flat after warm-up, then falls linearly over this last share of the steps
 BUCKETS = 8  # batches drawn at once and grouped by length, so that little padding is computed
 TEXT_WEIGHT = 0.2  # the loss weight of the prompt's own words; every answer in the prompt weighs 1
@@ -178,7 +179,8 @@ def _build(folder: Path, seed: int) -> None:
     (folder / "training.json").write_text(json.dumps(record))
 
 
-def _folder(seed: int) -> Path:
+def model_folder(seed: int = SEED) -> Path:
+    """The cached model's folder for ``seed``, trained first if the cache lacks it."""
     return cached_folder(cache_name(seed), lambda folder: _build(folder, seed))
 
 
@@ -188,8 +190,9 @@ def load_model(seed: int = SEED):
 
     from course.runtime import device
 
-    folder = _folder(seed)
-    model = LlamaForCausalLM.from_pretrained(folder).to(device()).eval()
+    folder = model_folder(seed)
+    # transformers wraps PreTrainedModel.to with functools.wraps, which mypy does not bind as a method
+    model = LlamaForCausalLM.from_pretrained(folder).to(device()).eval()  # type: ignore[arg-type]
     return model, AutoTokenizer.from_pretrained(folder)
 
 
@@ -198,7 +201,7 @@ def training_record(seed: int = SEED) -> dict:
     the loss of every step (``losses``)."""
     import json
 
-    return json.loads((_folder(seed) / "training.json").read_text())
+    return json.loads((model_folder(seed) / "training.json").read_text())
 
 
 # ---------------------------------------------------------------- using it

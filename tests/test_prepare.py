@@ -1,0 +1,100 @@
+"""`course prepare` and the layered course cache: shared artefacts are built once, into the cache given, and read
+from it; a read-only cache sends a student's own builds to their personal cache; where a shared artefact is
+missing and cannot be built (the references are hidden), the lesson says whom to ask."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from course import cache, prepare
+from course.fallback import NotPrepared
+from course.grading.cli import main
+
+
+@pytest.fixture()
+def two_artefacts(monkeypatch):
+    """A registry of two cheap artefacts in place of the lessons' models; the builds it ran."""
+    built = []
+
+    def builder(name):
+        def build(folder: Path) -> None:
+            built.append(name)
+            (folder / "weights.txt").write_text(name)
+
+        return lambda: cache.cached_folder(name, build)
+
+    monkeypatch.setattr(
+        prepare,
+        "artefacts",
+        lambda: [
+            prepare.Artefact("model-a-v1", ("01-beyond-the-prompt",), builder("model-a-v1")),
+            prepare.Artefact("model-b-v1", ("05-fine-tuning-and-peft",), builder("model-b-v1")),
+        ],
+    )
+    return built
+
+
+def test_prepare_builds_what_is_missing_once(two_artefacts, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    first = prepare.prepare(progress=False)
+    assert list(first.built) == ["model-a-v1", "model-b-v1"] and first.present == []
+    assert (tmp_path / "model-a-v1" / "weights.txt").read_text() == "model-a-v1"
+    again = prepare.prepare(progress=False)
+    assert again.built == {} and again.present == ["model-a-v1", "model-b-v1"]
+    assert two_artefacts == ["model-a-v1", "model-b-v1"], "a second prepare builds nothing"
+    assert "already had all 2" in again.summary()
+
+
+def test_prepare_for_some_lessons_builds_only_what_they_read(two_artefacts, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    assert [a.name for a in prepare.missing(["05-fine-tuning-and-peft"])] == ["model-b-v1"]
+    assert list(prepare.prepare(["05-fine-tuning-and-peft"], progress=False).built) == ["model-b-v1"]
+    assert prepare.missing(["05-fine-tuning-and-peft"]) == [] and prepare.missing() != []
+
+
+def test_the_command_fills_the_cache_it_is_given_and_says_what_it_built(two_artefacts, tmp_path, capsys):
+    assert main(["prepare", "--cache", str(tmp_path / "shared")]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("course prepare: built 2 shared artefact(s) into") and str(tmp_path / "shared") in said
+    assert main(["prepare", "--cache", str(tmp_path / "shared")]) == 0
+    assert "already had all 2 shared artefacts" in capsys.readouterr().out
+
+
+def test_a_cache_nobody_can_write_is_one_line_and_a_failed_command(two_artefacts, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home-file"))
+    (tmp_path / "no-home-file").write_text("")  # neither cache can be created under a file
+    assert main(["prepare", "--cache", str(tmp_path / "no-home-file" / "cache")]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert said.startswith("course: error: The course cache (") and said.endswith("to a folder you own.")
+    assert str(tmp_path / "no-home-file" / "cache") in said
+
+
+def test_a_read_only_course_cache_is_read_and_own_builds_go_to_the_personal_cache(tmp_path, monkeypatch):
+    shared = tmp_path / "shared-file"
+    shared.write_text("")  # a course cache that cannot be written (even by root): a path under a file
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(shared / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = cache.cached_folder("my-run-v1", lambda f: (f / "log.json").write_text("{}"))
+    assert folder == tmp_path / "home" / ".cache" / "beyond-prompting" / "my-run-v1"
+    assert cache.find("my-run-v1") == folder
+
+
+def test_lesson_05s_models_say_whom_to_ask_when_unprepared_and_references_are_hidden(tmp_path, monkeypatch):
+    from course.lessons.finetune import task_model
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "course.references", None)  # hidden, as for a hub's student or a sandbox
+    for build in (task_model.base_model_folder, task_model.task_model_folder):
+        with pytest.raises(NotPrepared, match=r"ask your instructor to run `course prepare`") as raised:
+            build()
+        assert len(str(raised.value).split(". ")) <= 2, "one sentence, and what to do"
+    assert list(tmp_path.iterdir()) == [], "nothing half-built is left"
+
+
+def test_every_shared_artefact_is_named_once_and_read_by_a_lesson():
+    from course.references import LESSON_MODULES
+
+    names = [a.name for a in prepare.artefacts()]
+    assert len(names) == len(set(names)) == len(prepare.shared_names())
+    assert all(set(a.lessons) <= set(LESSON_MODULES) and a.lessons for a in prepare.artefacts())
