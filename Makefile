@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 PY_TREES  := course tests tools benchmarks
 
-.PHONY: venv lab hub test test-fast format lint clean-notebooks demo release clean
+.PHONY: venv lab hub test check test-fast prepare format lint clean-notebooks demo release clean
 
 venv: $(STAMP)
 
@@ -32,19 +32,25 @@ lab: venv  ## JupyterLab on the student notebooks, with nbgrader's student exten
 hub: venv  ## JupyterHub for a small class on this machine, as root (see README: Running a class on JupyterHub)
 	deploy/jupyterhub/start.sh
 
-test: venv  ## the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+test: venv  ## the whole suite in fail-fast lanes: lint, fast, course prepare, slow and browser (what CI runs)
+	tools/lanes.sh
 
-test-fast: venv  ## everything but the slow and browser tests, while you work
-	$(BIN)/python -m pytest -m "not slow and not browser"
+check: lint test-fast  ## what to run before committing: lint, then the fast lane (under 2 minutes)
+
+test-fast: venv  ## the fast lane: everything but the slow and browser tests, while you work
+	$(BIN)/python -m pytest -m "not slow"
+
+prepare: venv  ## build the lessons' shared artefacts into the course cache (course prepare)
+	$(BIN)/course prepare
 
 format: venv  ## ruff format and the lint fixes ruff can make, on all Python code
 	$(BIN)/ruff format $(PY_TREES)
 	$(BIN)/ruff check --fix $(PY_TREES)
 
-lint: venv  ## what the repository test checks: ruff lint and format
+lint: venv  ## the lint lane: ruff lint, ruff format and the type checker (mypy over course/)
 	$(BIN)/ruff check $(PY_TREES)
 	$(BIN)/ruff format --check $(PY_TREES)
+	$(BIN)/mypy
 
 clean-notebooks: venv  ## strip outputs and execution counts from source/ and release/ in place
 	$(BIN)/python tools/clean_notebooks.py source release
@@ -56,4 +62,4 @@ release: venv  ## regenerate release/ from source/
 	$(BIN)/course release
 
 clean:
-	rm -rf demo-output submitted feedback gradebook.db grades.csv reports test-artifacts
+	rm -rf demo-output submitted feedback gradebook.db grades.csv reports test-artifacts .test-cache

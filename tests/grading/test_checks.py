@@ -144,7 +144,11 @@ def test_the_probe_runs_the_students_function_and_blocks_the_references(tmp_path
         __import__("course.references.orientation")
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+# lesson 06's checks export and quantise a tiny model per case: half a minute, so in the slow lane
+@pytest.mark.parametrize(
+    "lesson",
+    [pytest.param(lesson, marks=pytest.mark.slow) if lesson.startswith("06") else lesson for lesson in LESSONS],
+)
 def test_every_declared_exercise_draws_the_same_cases_from_the_same_seed_and_its_reference_runs(lesson):
     graded = {g for g, _ in _graded_test_cells(lesson)}
     assert set(exercises(lesson)) <= graded, "an exercise names a test cell the lesson does not have"

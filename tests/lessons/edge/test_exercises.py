@@ -23,6 +23,7 @@ def _verdict(grade_id, candidate, seed=11):
     return checked(LESSON, grade_id, candidate, seed)[0]
 
 
+@pytest.mark.slow  # exports and quantises a tiny model for each case of each exercise
 def test_every_exercise_is_declared_and_the_references_pass():
     declared = exercises(LESSON)
     assert set(declared) == {
