@@ -184,3 +184,45 @@ def test_answers_are_read_strictly(tmp_path):
     assert parse_answers(None, scratch) == ({}, None)
     assert parse_answers(b'{"answers": {"q1": "b"}}', scratch)[1].startswith("answers.json does not hold")
     assert parse_answers(b"{nope", scratch) == ({}, "answers.json is not valid JSON")
+
+
+class _Matched:
+    """A check whose verdict is fixed: every case matched (what ``exercise.Check.verdict`` says then)."""
+
+    def verdict(self, observations):
+        from course.languages import Said
+
+        return True, Said("grading.all_matched", target="f", total=3)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ja"])
+def test_what_the_student_reads_is_in_the_language_of_their_notebook(template, lang):
+    """The feedback's language at unit level (the round trip checks it end to end on two lessons): the language
+    recorded in the submitted notebook is read back, and the verdicts, a wrong quiz answer, 'No response.' and
+    the grading notes are said in it."""
+    from course.grading.notes import add_notes_cell
+    from course.grading.rebuild import submission_language
+    from course.grading.score import score_notebook
+    from course.languages import Said, say
+
+    submitted = {"metadata": {"course": {"language": lang}}, "cells": []}
+    assert submission_language(json.dumps(submitted).encode()) == lang
+    notebook, _, _ = rebuild(template, _student(template))
+    scores, comments = score_notebook(template, notebook, {"q1": ["a"]}, {"test-f": _Matched()}, {}, lang)
+    assert scores == {"grade-q1": 0.0, "test-f": 2.0}
+    cells = {cell_format.grade_id_of(c): c for c in notebook.cells}
+    assert cells["test-f"].outputs[0].text == say("grading.all_matched", lang, target="f", total=3) + "\n"
+    assert cells["grade-q1"].outputs[0].evalue == say("grading.quiz_wrong", lang, question="q1")
+    assert comments["ex-f"] == say("grading.no_response", lang)
+    add_notes_cell(notebook, [Said("grading.no_cells")], lang)
+    assert say("grading.no_cells", lang) in "".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    if lang != "en":
+        assert say("grading.all_matched", lang, target="f", total=3) != say("grading.all_matched", target="f", total=3)
+
+
+@pytest.mark.parametrize("metadata", [None, {}, {"course": {"language": "fr"}}, {"course": "ko"}])
+def test_a_notebook_of_no_known_language_gets_english_feedback(metadata):
+    from course.grading.rebuild import submission_language
+
+    assert submission_language(None if metadata is None else json.dumps({"metadata": metadata}).encode()) == "en"
+    assert submission_language(b"not json") == "en"
