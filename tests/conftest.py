@@ -4,6 +4,7 @@ a PostgreSQL server, and temporary copies of the course."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,9 +70,19 @@ def make_course_copy(
 @pytest.fixture(scope="session")
 def course_copy(tmp_path_factory) -> Callable[..., CourseLayout]:
     """``course_copy(lessons=None, released=False, db_url=None)``: a new temporary course folder (see
-    :func:`make_course_copy`); usable from fixtures of any scope."""
+    :func:`make_course_copy`); usable from fixtures of any scope. Each set of lessons is released once per
+    session (into gradebook.db) and copied for every test that asks for it again; a release into another
+    database (``db_url``) is made anew."""
+    released_once: dict[tuple[str, ...] | None, Path] = {}
 
     def make(lessons: list[str] | None = None, released: bool = False, db_url: str | None = None) -> CourseLayout:
-        return make_course_copy(tmp_path_factory.mktemp("course") / "course", lessons, released, db_url)
+        out = tmp_path_factory.mktemp("course") / "course"
+        if not released or db_url:
+            return make_course_copy(out, lessons, released, db_url)
+        key = tuple(lessons) if lessons else None
+        if key not in released_once:
+            released_once[key] = make_course_copy(tmp_path_factory.mktemp("released") / "course", lessons, True).root
+        shutil.copytree(released_once[key], out, symlinks=True)
+        return CourseLayout.load(out)
 
     return make

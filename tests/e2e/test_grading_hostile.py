@@ -1,19 +1,17 @@
-"""The hostile class of lesson 00 (tests/attacks/) graded in one `course grade` run: every
-submission gets exactly its honest score, broken ones are graded with a reason, nothing of the key reaches
-feedback, and no student's code touches the network, other students' files, source/ or the gradebook."""
+"""The hostile class of lesson 00 (tests/attacks/) graded in one `course grade` run (the session's shared class,
+tests/attacks/graded_class.py): every submission gets exactly its honest score, broken ones are graded with a
+reason, nothing of the key reaches feedback, and no student's code touches the network, other students' files,
+source/ or the gradebook."""
 
-import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from course.grading import sandbox
 from course.grading.layout import CourseLayout
-from tests.attacks import LESSON, build_class, listen
-from tests.conftest import ROOT
+from tests.attacks import FULL, LESSON
+from tests.attacks.graded_class import VICTIM
 from tests.grading_helpers import assert_feedback_hides_key, scores
 
 # Without the sandbox (no bwrap here), the escape student would wreck the gradebook: only CI insists.
@@ -23,41 +21,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("hostile") / "course"
-    port, received = listen()
-    table = build_class(ROOT, course, port)
-    layout = CourseLayout.load(course)
-    watched = [
-        layout.source_notebook(LESSON),
-        layout.release_notebook(LESSON),
-        layout.submission_dir("honest-full", LESSON) / "answers.json",
-    ]
-    before = {path: _digest(path) for path in watched}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "course.grading.cli",
-            "grade",
-            "--workers",
-            "2",
-            "--cell-timeout",
-            "25",
-            "--timeout",
-            "240",
-        ],
-        cwd=course,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return course, table, result, received, {path: (before[path], _digest(path)) for path in watched}
+def graded(graded_class):
+    """The shared class (tests/e2e/conftest.py), as this module reads it."""
+    return graded_class.course, graded_class.table, graded_class.result, graded_class.received, graded_class.digests
 
 
 @pytest.mark.slow
@@ -70,6 +37,7 @@ def test_every_submission_gets_exactly_its_honest_score(graded):
         if grades.get((LESSON, a.student)) != (a.expected, 3.0)
     }
     assert not wrong, f"(got, honest) per student: {wrong}"
+    assert grades[(LESSON, VICTIM)] == (FULL, FULL), "the queue test's victim is honest when nobody kills it"
     assert "warning" not in result.stderr, result.stderr[-2000:]
 
 
@@ -160,4 +128,4 @@ def test_one_submission_per_student_in_the_gradebook(graded):
     layout = CourseLayout.load(course)
     with Gradebook(layout.default_db_url, layout.course_id) as gradebook:
         submissions = [s.student.id for s in gradebook.assignment_submissions(LESSON)]
-    assert sorted(submissions) == sorted(a.student for a in table)
+    assert sorted(submissions) == sorted([a.student for a in table] + [VICTIM])
