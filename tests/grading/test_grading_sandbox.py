@@ -127,6 +127,7 @@ def test_a_looping_cell_is_interrupted_and_the_rest_still_runs(tmp_path):
     assert outcome.notes == ["The cell starting `while True:` ran past its time limit (3 s) and was interrupted."]
 
 
+@pytest.mark.slow  # waits out a cell's time limit and the kernel's grace: 10 s
 def test_an_uninterruptible_cell_stops_the_kernel(tmp_path):
     stubborn = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
     outcome = _run(tmp_path, [stubborn, "print('after')"], cell_seconds=3)
@@ -213,6 +214,7 @@ def forge():
 '''
 
 
+@pytest.mark.slow  # a whole sandboxed run with forged probe lines: 10 s
 def test_forged_results_do_not_count_the_probes_own_do(tmp_path):
     probes = {
         3: _check("forged-then-wrong", "wrong", [[1]], [2]),
