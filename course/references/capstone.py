@@ -11,8 +11,10 @@ import math
 import random
 import re
 from collections import Counter
+from fractions import Fraction
 
 from course.grading.exercise import EXACT, Exercise, call, close
+from course.references.prompting import exact_tie, ties_are_exact_and_clear
 
 LESSON = "07-capstone"
 
@@ -158,35 +160,39 @@ _PACK_EDGE = [
 def break_even(upfront_a: float, per_request_a: float, upfront_b: float, per_request_b: float) -> int | None:
     """The fewest requests ``n`` (a whole number, 0 or more) from which the pipeline that is cheaper per request
     costs strictly less in total (``upfront + n * per_request``) than the other; ``None`` when both cost the
-    same per request."""
+    same per request. A negative cost raises ``ValueError`` before anything else.
+
+    Computed exactly (``Fraction`` of the numbers as given), so equal totals are never taken for cheaper by a
+    rounding."""
     if min(upfront_a, per_request_a, upfront_b, per_request_b) < 0:
         raise ValueError("Costs cannot be negative.")
     if per_request_a == per_request_b:
         return None
-    (up_cheap, cheap), (up_other, other) = sorted([(upfront_a, per_request_a), (upfront_b, per_request_b)],
-                                                  key=lambda pipeline: pipeline[1])  # fmt: skip
+    a, b = (Fraction(upfront_a), Fraction(per_request_a)), (Fraction(upfront_b), Fraction(per_request_b))
+    (up_cheap, cheap), (up_other, other) = sorted([a, b], key=lambda pipeline: pipeline[1])
     return max(0, math.floor((up_cheap - up_other) / (other - cheap)) + 1)
 
 
 def _break_even_cases(rng: random.Random) -> list[dict]:
-    cases = []
-    for index in range(20):
+    cases: list[dict] = []
+    while len(cases) < 20:
+        index = len(cases)
         a = [round(rng.uniform(0, 5_000), rng.choice([0, 2])), round(rng.uniform(0, 0.01), 7)]
         b = [round(rng.uniform(0, 5_000), rng.choice([0, 2])), round(rng.uniform(0, 0.01), 7)]
         if index % 6 == 5:
             b[1] = a[1]  # same cost per request: never
-        cases.append(call(*a, *b) if index % 2 else call(*b, *a))
-    for _ in range(4):  # exact ties in binary floating point: equal totals are not yet cheaper
-        saving = rng.choice([0.5, 0.25, 0.125])
-        cheap = rng.choice([0.0, 0.25, 0.5])
-        cases.append(call(saving * rng.randint(1, 4000), cheap, 0.0, cheap + saving))
+        if ties_are_exact_and_clear(*a, *b):  # else draw again
+            cases.append(call(*a, *b) if index % 2 else call(*b, *a))
+    for _ in range(4):  # exact ties: equal totals are not yet cheaper
+        upfront, cheap, saving = exact_tie(rng, 40_000)
+        cases.append(call(upfront, cheap, 0.0, cheap + saving))
     return cases
 
 
-_BREAK_EVEN_EDGE = [
-    call(30.0, 0.001, 0.0, 0.003),
-    call(0.0, 0.003, 30.0, 0.001),
-    call(0.0, 0.001, 30.0, 0.003),
+_BREAK_EVEN_EDGE = [  # costs whose ties are exact in binary floating point (see ties_are_exact_and_clear)
+    call(30.0, 0.25, 0.0, 0.75),
+    call(0.0, 0.75, 30.0, 0.25),
+    call(0.0, 0.25, 30.0, 0.75),
     call(10.0, 0.002, 10.0, 0.001),
     call(10.0, 0.002, 5.0, 0.002),
     call(1000.0, 0.25, 0.0, 0.75),
@@ -216,9 +222,10 @@ assert pack_context("anything", [], 10) == []
 """
 
 _BREAK_EVEN_TESTS = r"""
-assert break_even(30.0, 0.001, 0.0, 0.003) == 15001, "at 15,000 requests both cost $45: not yet cheaper"
-assert break_even(0.0, 0.003, 30.0, 0.001) == 15001, "the order of the two pipelines does not matter"
-assert break_even(0.0, 0.001, 30.0, 0.003) == 0, "cheaper up front and per request: cheaper from the start"
+assert break_even(30.0, 0.25, 0.0, 0.75) == 61, "at 60 requests both cost $45: not yet cheaper"
+assert break_even(0.0, 0.75, 30.0, 0.25) == 61, "the order of the two pipelines does not matter"
+assert break_even(0.0, 0.25, 30.0, 0.75) == 0, "cheaper up front and per request: cheaper from the start"
+assert break_even(10.0, 0.25, 10.0, 0.5) == 1, "as cheap up front: equal totals at 0 requests, cheaper from 1"
 assert break_even(10.0, 0.002, 5.0, 0.002) is None
 """
 

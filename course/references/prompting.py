@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from fractions import Fraction
 
 from course.grading.exercise import EXACT, Exercise, call, close
 
@@ -138,33 +139,79 @@ _COST_EDGE = [
 
 # ---------------------------------------------------------------- Exercise 3: the break-even volume
 
+# A drawn volume must be this far (relatively) from a tie for every honest arithmetic to agree: floats err by a few
+# units of 2**-53 (about 1.1e-16) in a total, so a gap of 1e-14 of the total is decided the same way by floats,
+# Decimal and Fraction, whether they read 0.1 as the decimal it is written as or as the binary float it is.
+CLEAR_OF_TIES = Fraction(1, 10**14)
+
+
+def _as_written(value: float) -> Fraction:
+    """The decimal number ``value`` is written as (``0.1`` is 1/10), not the binary float it holds."""
+    return Fraction(repr(value))
+
+
+def ties_are_exact_and_clear(upfront_a: float, per_request_a: float, upfront_b: float, per_request_b: float) -> bool:
+    """Whether every honest arithmetic finds the same break-even between two paths costing ``upfront + n *
+    per_request`` (floats, ``Decimal`` from the text of the numbers, ``Fraction`` of the floats, integers): the
+    two totals are either exactly equal at a whole number of requests in every reading (the decimal numbers as
+    written are also exact binary floats), or differ by at least :data:`CLEAR_OF_TIES` of the larger total at the
+    whole numbers around the crossing. The exercises draw only such costs, so that no honest solution depends on
+    rounding."""
+    written = [_as_written(v) for v in (upfront_a, per_request_a, upfront_b, per_request_b)]
+    ua, pa, ub, pb = written
+    if pa == pb:
+        return True  # parallel totals: no crossing (distinct floats are written differently)
+    crossing = (ub - ua) / (pa - pb)
+    if crossing <= 0:
+        return True  # the totals never meet after 0 requests, or meet there, where they are the upfronts themselves
+    if crossing.denominator == 1:
+        given = (upfront_a, per_request_a, upfront_b, per_request_b)
+        return all(w == Fraction(v) for w, v in zip(written, given, strict=True))
+    for n in (math.floor(crossing), math.ceil(crossing)):
+        a, b = ua + n * pa, ub + n * pb
+        if abs(a - b) < CLEAR_OF_TIES * max(a, b):
+            return False
+    return True
+
 
 def break_even_volume(upfront: float, prompting_per_request: float, tuned_per_request: float) -> int | None:
     """The smallest whole number of requests ``n`` at which the fine-tuned path is strictly cheaper,
     ``upfront + n * tuned_per_request < n * prompting_per_request``; ``None`` when the fine-tuned path saves
-    nothing per request (it never becomes cheaper)."""
+    nothing per request (it never becomes cheaper). A negative cost raises ``ValueError`` before anything else.
+
+    Computed exactly (``Fraction`` of the numbers as given), so a volume at which both paths cost exactly the same
+    is never taken for cheaper by a rounding."""
     if upfront < 0 or prompting_per_request < 0 or tuned_per_request < 0:
         raise ValueError("Costs cannot be negative.")
-    saving = prompting_per_request - tuned_per_request
+    saving = Fraction(prompting_per_request) - Fraction(tuned_per_request)
     if saving <= 0:
         return None
-    return math.floor(upfront / saving) + 1
+    return math.floor(Fraction(upfront) / saving) + 1
+
+
+def exact_tie(rng: random.Random, most: int) -> tuple[float, float, float]:
+    """``(upfront, cheap, saving)``, multiples of 1/1024 whose decimals are exact binary floats, with ``upfront``
+    exactly ``saving`` times a whole number of requests from 1 to ``most``: at that volume the two totals are
+    equal in every arithmetic."""
+    saving = rng.randint(1, 64) / 1024
+    return saving * rng.randint(1, most), rng.randint(0, 64) / 1024, saving
 
 
 def _break_even_cases(rng: random.Random) -> list[dict]:
-    cases = []
-    for index in range(20):
+    cases: list[dict] = []
+    while len(cases) < 20:
+        index = len(cases)
         upfront = round(rng.uniform(1, 50_000), rng.choice([0, 2, 6]))
         tuned = round(rng.uniform(0, 0.01), 7)
         if index % 7 == 6:  # no saving: never cheaper
             prompting = round(max(0.0, tuned - rng.uniform(0, 0.005)), 7)
         else:
             prompting = round(tuned + rng.uniform(1e-5, 0.02), 7)
-        cases.append(call(upfront, prompting, tuned))
-    for _ in range(4):  # exact ties in binary floating point: equal cost is not yet cheaper
-        saving = rng.choice([0.5, 0.25, 0.125, 0.0625])
-        tuned = rng.choice([0.0, 0.25, 0.5, 1.0])
-        cases.append(call(saving * rng.randint(1, 5000), tuned + saving, tuned))
+        if ties_are_exact_and_clear(0, prompting, upfront, tuned):  # else draw again
+            cases.append(call(upfront, prompting, tuned))
+    for _ in range(4):  # exact ties: equal cost is not yet cheaper
+        upfront, tuned, saving = exact_tie(rng, 50_000)
+        cases.append(call(upfront, tuned + saving, tuned))
     return cases
 
 

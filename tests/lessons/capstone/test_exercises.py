@@ -58,9 +58,10 @@ def test_pack_context_ranks_fills_and_skips():
 
 
 def test_break_even_by_hand():
-    assert break_even(30.0, 0.001, 0.0, 0.003) == 15001
-    assert break_even(0.0, 0.003, 30.0, 0.001) == 15001
-    assert break_even(0.0, 0.001, 30.0, 0.003) == 0
+    assert break_even(30.0, 0.25, 0.0, 0.75) == 61  # at 60 requests both cost $45
+    assert break_even(0.0, 0.75, 30.0, 0.25) == 61
+    assert break_even(0.0, 0.25, 30.0, 0.75) == 0
+    assert break_even(30.0, 0.001, 0.0, 0.003) == 15000, "exact: 0.003 - 0.001 in binary is a hair above 0.002"
     assert break_even(10.0, 0.002, 10.0, 0.001) == 1, "as cheap up front: cheaper from the first request"
     assert break_even(10.0, 0.002, 5.0, 0.002) is None
     with pytest.raises(ValueError):
