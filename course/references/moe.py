@@ -24,8 +24,9 @@ def _check_top_k(k: int, num_experts: int) -> None:
         raise ValueError(f"top-k must be an integer between 1 and the number of experts ({num_experts}); got {k!r}.")
 
 
-def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mixtral's routing: softmax over the experts, keep the ``k`` largest, rescale them to sum to one.
+def top_k_routing(router_logits: torch.Tensor, k: int, renormalize: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixtral's routing: softmax over the experts, keep the ``k`` largest, rescale them to sum to one (with
+    ``renormalize=False``, Qwen2-MoE's default: keep the ``k`` probabilities as they are).
 
     ``router_logits`` is ``(tokens, experts)``; returns ``(weights, indices)``, both ``(tokens, k)``,
     the weights in float32, highest first.
@@ -35,13 +36,17 @@ def top_k_routing(router_logits: torch.Tensor, k: int) -> tuple[torch.Tensor, to
     _check_top_k(k, router_logits.shape[-1])
     probs = F.softmax(router_logits.float(), dim=-1)
     weights, indices = probs.topk(k, dim=-1)
-    return weights / weights.sum(dim=-1, keepdim=True), indices
+    return (weights / weights.sum(dim=-1, keepdim=True) if renormalize else weights), indices
 
 
-def top_k_router(hidden_states: torch.Tensor, router_weight: torch.Tensor, k: int):
-    """Exercise 1: route each token to its k best experts; returns (weights, indices), both (tokens, k)."""
+def top_k_router(hidden_states: torch.Tensor, router_weight: torch.Tensor, k: int, renormalize: bool = True):
+    """Exercise 1: route each token to its k best experts; returns (weights, indices), both (tokens, k).
+
+    Both ways of weighing the chosen experts are asked for (rescaled, as Mixtral does, or raw, as Qwen2-MoE does
+    by default), so no library router that does one of them (transformers' Mixtral router, which the course's
+    ``to_transformers_block`` exposes) answers the exercise on its own."""
     _check_top_k(k, router_weight.shape[0])
-    return top_k_routing(hidden_states @ router_weight.T, k)
+    return top_k_routing(hidden_states @ router_weight.T, k, renormalize)
 
 
 class MoELayer(nn.Module):
@@ -92,16 +97,21 @@ def _generator(rng: random.Random) -> torch.Generator:
     return torch.Generator().manual_seed(rng.randrange(2**31))
 
 
-def _router_case(tokens: int, experts: int, k: int, hidden: int, gen: torch.Generator) -> dict:
-    return call(torch.randn(tokens, hidden, generator=gen), torch.randn(experts, hidden, generator=gen), k)
+def _router_case(tokens: int, experts: int, k: int, hidden: int, gen: torch.Generator, renormalize=None) -> dict:
+    """A router call; ``renormalize=None`` leaves the argument out (its default, True, applies)."""
+    args = (torch.randn(tokens, hidden, generator=gen), torch.randn(experts, hidden, generator=gen), k)
+    return call(*args) if renormalize is None else call(*args, renormalize=renormalize)
 
 
 def _router_cases(rng: random.Random) -> list[dict]:
     cases = []
-    for _ in range(14):
+    for index in range(14):
         experts = rng.randint(2, 16)
         k = rng.randint(1, min(4, experts))
-        cases.append(_router_case(rng.randint(1, 40), experts, k, rng.choice([8, 16, 24]), _generator(rng)))
+        renormalize = [None, True, False][index % 3]
+        cases.append(
+            _router_case(rng.randint(1, 40), experts, k, rng.choice([8, 16, 24]), _generator(rng), renormalize)
+        )
     cases.append(_router_case(rng.randint(2, 9), 6, 6, 8, _generator(rng)))  # k = experts: the whole softmax
     cases.append(_router_case(5, 6, rng.choice([0, 7, 9]), 8, _generator(rng)))  # k out of range: ValueError
     return cases
@@ -111,7 +121,12 @@ def _router_edge_cases() -> list[dict]:
     gen = torch.Generator().manual_seed(3)
     sizes = [(1, 4, 1), (33, 8, 2), (7, 16, 2), (5, 5, 5), (12, 8, 3), (4, 6, 1), (3, 4, 4)]
     cases = [_router_case(tokens, experts, k, 24, gen) for tokens, experts, k in sizes]
+    # the raw probabilities: k = 1 (not 1.0), k = experts (the whole softmax, summing to one anyway) and between
+    cases += [
+        _router_case(tokens, experts, k, 24, gen, False) for tokens, experts, k in [(6, 4, 1), (5, 5, 5), (9, 8, 3)]
+    ]
     cases += [_router_case(3, 6, bad, 4, gen) for bad in (0, 7)]  # must raise ValueError
+    cases.append(_router_case(3, 6, 7, 4, gen, False))
     return cases
 
 
@@ -126,9 +141,13 @@ def _layer_weights(hidden: int, inter: int, experts: int, gen: torch.Generator) 
 
 
 def _layer_case(hidden: int, inter: int, experts: int, k: int, shape: tuple, gen: torch.Generator) -> dict:
+    """A layer case for ``course.lessons.moe.drivers.moe_layer``: sizes, the layer's weights, the input, and the
+    ``down_proj`` bias of each of the experts the driver puts in the layer (so only running them gives their
+    output)."""
     return {
         "sizes": [hidden, inter, experts, k],
         "weights": _layer_weights(hidden, inter, experts, gen),
+        "expert_bias": torch.randn(experts, hidden, generator=gen) / 2,
         "x": torch.randn(*shape, hidden, generator=gen),
     }
 
@@ -196,26 +215,58 @@ def _active_edge_cases() -> list[dict]:
 # ---------------------------------------------------------------- the visible tests of the test cells
 
 _TOP_K_ROUTER_TESTS = r"""
-torch.manual_seed(1)
-h, W = torch.randn(10, 16), torch.randn(6, 16)
+import math
+
+# one token, three experts that score 2, 0 and 1: the best two are experts 0 and 2
+h, W = torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
 w, i = top_k_router(h, W, 2)
-assert w.shape == (10, 2) and i.shape == (10, 2), "weights and indices must both be (tokens, k)"
+assert i.tolist() == [[0, 2]], "indices: the k highest-scoring experts, best first"
+rescaled = [math.e**2 / (math.e**2 + math.e), math.e / (math.e**2 + math.e)]
+assert torch.allclose(w, torch.tensor([rescaled])), f"rescaled weights: {w.tolist()}"
+raw, _ = top_k_router(h, W, 2, renormalize=False)
+denominator = math.e**2 + 1 + math.e  # e^2 + e^0 + e^1
+assert torch.allclose(raw, torch.tensor([[math.e**2 / denominator, math.e / denominator]])), f"raw: {raw.tolist()}"
+# random inputs: shapes, sums, order
+torch.manual_seed(1)
+w, i = top_k_router(torch.randn(10, 16), torch.randn(6, 16), 3)
+assert w.shape == (10, 3) and i.shape == (10, 3), "weights and indices must both be (tokens, k)"
 assert torch.allclose(w.sum(dim=-1), torch.ones(10), atol=1e-5), "each token's weights must sum to one"
-assert torch.equal(i, (h @ W.T).topk(2, dim=-1).indices), "indices: the k highest-scoring experts, best first"
+assert (w[:, :-1] >= w[:, 1:]).all(), "best first: the weights must not increase along a row"
+try:
+    top_k_router(torch.randn(2, 4), torch.randn(3, 4), 4)
+except ValueError:
+    pass
+else:
+    raise AssertionError("k larger than the number of experts must raise ValueError")
 print("visible checks passed")
 """
 
 _MYMOELAYER_TESTS = r"""
+import math
+
 torch.manual_seed(2)
-mine = MyMoELayer(32, 64, num_experts=8, top_k=2)
-x = torch.randn(2, 5, 32)
+mine = MyMoELayer(8, 16, num_experts=4, top_k=1)
+x = torch.rand(2, 3, 8) + 0.1  # positive features
 with torch.no_grad():
+    mine.router.weight.zero_()
+    mine.router.weight[2] = 10.0  # every token prefers expert 2, by far
+    rows = [0] * 4  # the rows each expert is called on
+    hooks = [e.register_forward_pre_hook(lambda m, a, n=n: rows.__setitem__(n, rows[n] + a[0][..., 0].numel()))
+             for n, e in enumerate(mine.experts)]
     y = mine(x)
-    expected = to_transformers_block(mine, "mixtral")(x)  # transformers' MixtralSparseMoeBlock, same weights
-assert y.shape == x.shape, f"output shape {tuple(y.shape)} must equal the input shape {tuple(x.shape)}"
-gap = (y - expected).abs().max().item()
-print(f"largest difference from transformers' MixtralSparseMoeBlock: {gap:.1e}")
-assert gap < 1e-5, "your layer does not compute what Mixtral's MoE block computes"
+    for hook in hooks:
+        hook.remove()
+    assert y.shape == x.shape, f"output shape {tuple(y.shape)} must equal the input shape {tuple(x.shape)}"
+    assert torch.allclose(y, mine.experts[2](x), atol=1e-5), "with top_k=1 a token's output is its expert's output"
+    assert rows[0] == rows[1] == rows[3] == 0, f"experts no token chose must do no work (rows: {rows})"
+    # top-2 with probabilities 3:1 between experts 0 and 1 (scores log 3 and 0), the others far behind
+    mine.top_k = 2
+    mine.router.weight.copy_(torch.tensor([math.log(3), 0.0, -10.0, -10.0])[:, None].expand(4, 8))
+    token = torch.full((1, 8), 1 / 8)
+    y = mine(token)
+    expected = 0.75 * mine.experts[0](token) + 0.25 * mine.experts[1](token)
+    assert torch.allclose(y, expected, atol=1e-5), "a token's output: its experts' outputs, weighted by the router"
+print("visible checks passed")
 """
 
 _ACTIVE_PARAMETERS_TESTS = r"""
@@ -232,8 +283,8 @@ EXERCISES = [
         target="top_k_router",
         points=2,
         about=(
-            "calls your function on inputs it draws itself (sizes, k, and k out of range), and compares the weights "
-            "and indices with the course's reference."
+            "calls your function on inputs it draws itself (sizes, k, renormalize or not, and k out of range), and "
+            "compares the weights and indices with the course's reference."
         ),
         tests=_TOP_K_ROUTER_TESTS,
         reference=top_k_router,
@@ -246,8 +297,9 @@ EXERCISES = [
         target="MyMoELayer",
         points=3,
         about=(
-            "builds your layer with weights it draws itself, runs it on inputs of several shapes, and compares the "
-            "output, and which experts ran, with the course's reference."
+            "builds your layer with weights it draws itself, puts its own experts in `self.experts` (they count the "
+            "rows they process), runs it on inputs of several shapes, and compares the output, and the work each "
+            "expert did, with the course's reference."
         ),
         tests=_MYMOELAYER_TESTS,
         reference=MoELayer,

@@ -79,21 +79,35 @@ def _block_edge_cases() -> list[dict]:
 # ---------------------------------------------------------------- the visible tests of the test cell
 
 _GATED_CROSS_ATTENTION_TESTS = r"""
+import math
 import torch
+
 torch.manual_seed(0)
 text, image = torch.randn(2, 5, 8), torch.randn(2, 7, 8)
 weights = [torch.randn(8, 8) / 8**0.5 for _ in range(4)]
 assert torch.equal(gated_cross_attention(text, image, *weights, torch.tensor(0.0), heads=2), text), \
     "a closed gate: the block must return the text unchanged"
-# PyTorch's own multi-head attention with the same weights, as an independent check
-attention = torch.nn.MultiheadAttention(8, 2, bias=False, batch_first=True)
-with torch.no_grad():
-    attention.in_proj_weight.copy_(torch.cat(weights[:3]))
-    attention.out_proj.weight.copy_(weights[3])
-    expected = text + torch.tanh(torch.tensor(0.7)) * attention(text, image, image)[0]
-    mine = gated_cross_attention(text, image, *weights, torch.tensor(0.7), heads=2)
-assert mine.shape == text.shape, mine.shape
-assert torch.allclose(mine, expected, atol=1e-5), (mine - expected).abs().max()
+mine = gated_cross_attention(text, image, *weights, torch.tensor(0.7), heads=2)
+assert mine.shape == text.shape, f"the output has the text's shape {tuple(text.shape)}, not {tuple(mine.shape)}"
+# one image token: every query reads it with attention weight 1, so what is read is its value, projected
+one = image[:, :1]
+read = one @ weights[2].T @ weights[3].T
+expected = text + math.tanh(0.7) * read
+assert torch.allclose(gated_cross_attention(text, one, *weights, torch.tensor(0.7), heads=2), expected, atol=1e-5), \
+    "with one image token, the block adds tanh(gate) * (its value through w_o) to every text token"
+# small cases by hand, identity projections and a gate of 0.5: text token (1, 1), two image tokens
+eye, s = torch.eye(2), math.log(3)
+# one head of width 2: scores (1, 1)·(x, 0)/sqrt(2) and 0, so for x = sqrt(2)·log 3, weights 3/4 and 1/4
+text, image = torch.tensor([[[1.0, 1.0]]]), torch.tensor([[[math.sqrt(2) * s, 0.0], [0.0, 0.0]]])
+got = gated_cross_attention(text, image, eye, eye, eye, eye, torch.tensor(0.5), heads=1)
+want = text + math.tanh(0.5) * torch.tensor([[[0.75 * math.sqrt(2) * s, 0.0]]])
+assert torch.allclose(got, want, atol=1e-5), f"one head: {got.tolist()}, scores are scaled by 1/sqrt(head size)"
+# two heads of width 1: each head attends on its own feature, 3/4 on the image token that is log 3 there
+image = torch.tensor([[[s, 0.0], [0.0, s]]])
+got = gated_cross_attention(text, image, eye, eye, eye, eye, torch.tensor(0.5), heads=2)
+want = text + math.tanh(0.5) * torch.tensor([[[0.75 * s, 0.75 * s]]])
+assert torch.allclose(got, want, atol=1e-5), f"two heads: {got.tolist()}, each head reads with its own weights"
+print("visible checks passed")
 """
 
 

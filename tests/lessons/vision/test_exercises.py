@@ -97,3 +97,23 @@ def _softmax_over_text(text, image, w_q, w_k, w_v, w_o, gate, heads=1):
 def test_wrong_blocks_fail(wrong):
     passed, line = _verdict(wrong)
     assert not passed and "matched the reference on" in line
+
+
+def _visible_tests_pass(candidate) -> bool:
+    """Whether ``candidate`` passes the test cell's visible checks, run as the notebook runs them."""
+    try:
+        exec(exercises(LESSON)[GRADE_ID].tests, {"gated_cross_attention": candidate})
+    except AssertionError:
+        return False
+    return True
+
+
+def test_the_visible_tests_hold_no_alternative_solution_and_still_catch_wrong_blocks():
+    """A visible test that computes the block another way (PyTorch's multi-head attention, as it once did) hands
+    the student a solution to paste; the visible tests check properties and small cases worked out by hand."""
+    tests = exercises(LESSON)[GRADE_ID].tests
+    for library_attention in ("MultiheadAttention", "scaled_dot_product_attention", "softmax", "multi_head_attention"):
+        assert library_attention not in tests, library_attention
+    assert _visible_tests_pass(gated_cross_attention)
+    for wrong in [_no_tanh, _no_scaling, _one_head, _no_residual, _self_attention]:
+        assert not _visible_tests_pass(wrong), wrong.__name__
