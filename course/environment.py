@@ -1,4 +1,5 @@
-"""What this machine has: library versions, CPU/GPU, local model weights, and measured matmul speed."""
+"""What this machine has: library versions, CPU/GPU, the course's SmolLM2 file, local model weights, and measured
+matmul speed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .languages import say
 
-LIBRARIES = ("torch", "transformers", "peft", "onnxruntime", "mistral-common", "ipywidgets", "nbgrader")
+LIBRARIES = (
+    "torch",
+    "transformers",
+    "peft",
+    "onnxruntime",
+    "llama-cpp-python",
+    "mistral-common",
+    "ipywidgets",
+    "nbgrader",
+)
 
 
 def _version(package: str) -> str:
@@ -60,9 +70,21 @@ def report(repo_ids: list[str] | None = None) -> list[tuple[str, str]]:
         ("GPU", gpu_description()),
     ]
     rows += [(library, _version(library)) for library in LIBRARIES]
+    rows.append((say("environment.smollm2"), smollm2_status()))
     for repo_id, folder in local_weights(repo_ids).items():
         rows.append((say("environment.weights", repo=repo_id), folder or say("environment.no_weights")))
     return rows
+
+
+def smollm2_status() -> str:
+    """Where the course's instruct model (SmolLM2-135M-Instruct's GGUF file) is and its size, or what to run to
+    install it."""
+    from .models import smollm2
+
+    path = smollm2.find_gguf()
+    if path is None:
+        return say("models.smollm2_missing", command=smollm2.install_command())
+    return say("environment.smollm2_found", path=str(path), megabytes=path.stat().st_size / 1e6)
 
 
 def course_repo_ids() -> list[str]:

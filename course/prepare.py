@@ -1,6 +1,6 @@
 """``course prepare``: build, once, every artefact of the course cache that the lessons share and grading reads
-(the tiny models the lessons train from data the course generates), so that no student's first run, no grading
-kernel and no test has to build one.
+(SmolLM2-135M-Instruct converted from its installed GGUF file to PyTorch, and the tiny models the lessons train
+from data the course generates), so that no student's first run, no grading kernel and no test has to build one.
 
 Lessons still build what they need on demand at home (``course.cache.cached_folder``), and what a student's own
 code trains (their LoRA runs, their exports) is built where they run it. What this prepares does not depend on
@@ -35,6 +35,12 @@ def _helpdesk_model() -> Path:
     return model.model_folder()
 
 
+def _smollm2() -> Path:
+    from course.models import smollm2
+
+    return smollm2.torch_folder()
+
+
 def _routing_demo() -> Path:
     from course.cache import cached_folder
     from course.lessons.moe import training
@@ -66,8 +72,10 @@ def artefacts() -> list[Artefact]:
     from course.lessons.moe.training import CACHE_NAME as ROUTING_NAME
     from course.lessons.prompting.model import cache_name
     from course.lessons.vision.training import TrainingSettings
+    from course.models.smollm2 import CACHE_NAME as SMOLLM2_NAME
 
     return [
+        Artefact(SMOLLM2_NAME, ("01-beyond-the-prompt", "02-small-language-models"), _smollm2),
         Artefact(cache_name(), ("01-beyond-the-prompt", "07-capstone"), _helpdesk_model),
         Artefact(ROUTING_NAME, ("03-mixture-of-experts",), _routing_demo),
         Artefact(TrainingSettings().cache_name, ("04-multimodality",), _vision_parts),

