@@ -7,6 +7,12 @@ observations, and sends only the inputs into the student's kernel, where the sam
 function or class and hands back plain data (``values.encode``). The two are compared here, with the
 exercise's tolerance. No expected value, reference or verdict ever exists in the student's kernel.
 
+Whatever runs in the kernel can be replaced from the student's solution cell: the driver, the course modules it
+imports, even the libraries. So a driver hands back the *thing the exercise is about* as data (a file's bytes, a
+layer's weights), never the verdict of a kernel-side helper; where that data still has to be run or inspected (an
+exported ONNX file), the exercise names a ``grader_step``, which the grader runs in its own process on what the
+kernel handed back, before comparing (the same step turns the reference's data into the expected observation).
+
 Declarations live in ``course.references`` (one module per lesson), which the grading sandbox does not mount.
 """
 
@@ -33,8 +39,13 @@ class Compare:
     atol: float = 1e-9
 
     def differs(self, expected: object, actual: object) -> str | None:
-        """None when ``actual`` matches ``expected``, else a short reason that names no expected value."""
-        return _differs(expected, actual, self, Said("grading.the_result"))
+        """None when ``actual`` matches ``expected``, else a short reason that names no expected value. Never
+        raises: ``actual`` comes from the student's kernel, and a value that cannot be compared is a wrong one."""
+        where = Said("grading.the_result")
+        try:
+            return _differs(expected, actual, self, where)
+        except Exception:  # RecursionError, an array whose truth is ambiguous, ...: this check only, not the run
+            return Said("grading.not_plain", where=where, kind="a value the grader could not compare")
 
 
 EXACT = Compare()
@@ -54,6 +65,11 @@ class Exercise:
     driver takes; for the default driver, ``call``, it is ``{"args": [...], "kwargs": {...}}`` (see
     :func:`call`).
 
+    ``grader_step`` (optional, ``"course.<module>:<function>"`` like a driver) turns what the driver handed back
+    into the observation that is compared, in the grader's process: ``step(case, handed_back)``, both decoded
+    (arrays as numpy arrays). It runs on the reference's data and on every student's, so it must take anything as
+    data: a step that runs what a student handed back (an ONNX graph) does so in a child process with limits.
+
     The declaration is also the test cell's source: ``course release`` writes the cell ``grade_id`` (worth
     ``points``) after the solution cell that defines ``target``, with ``tests`` (what the student can run before
     submitting) under a header that says what the grader does on submission (``about``, completing "When you
@@ -69,6 +85,7 @@ class Exercise:
     edge_cases: Sequence[dict] = ()
     compare: Compare = EXACT
     driver: str = "call"
+    grader_step: str = ""
 
     def draw(self, seed: int) -> list[object]:
         """The run's cases, as encoded data: the same seed gives the same cases."""
@@ -78,11 +95,14 @@ class Exercise:
     def check(self, seed: int) -> Check:
         """The check of a run graded with ``seed``: its cases and the reference's results on them."""
         cases = self.draw(seed)
-        return Check(self.grade_id, self.target, self.driver, cases, self.expected(cases), self.compare)
+        expected = self.expected(cases)
+        return Check(self.grade_id, self.target, self.driver, cases, expected, self.compare, self.grader_step)
 
     def expected(self, cases: list[object]) -> list[object]:
-        """The reference's observations on ``cases`` (encoded), computed in the grader's own process."""
-        return [encode(drivers.observe(self.driver, self.reference, decode(case))) for case in cases]
+        """The reference's observations on ``cases`` (encoded), computed in the grader's own process; with a
+        ``grader_step``, what the step makes of the reference's data, as it does of a student's."""
+        handed_back = [encode(drivers.observe(self.driver, self.reference, decode(case))) for case in cases]
+        return _after_step(self.grader_step, cases, handed_back)
 
 
 def call(*args: object, **kwargs: object) -> dict:
@@ -101,6 +121,7 @@ class Check:
     cases: list[object]
     expected: list[object]
     compare: Compare = field(default=EXACT)
+    grader_step: str = ""  # see Exercise: run here on what the kernel handed back, before comparing
 
     def request(self) -> dict:
         """What the kernel receives: no expected value."""
@@ -114,6 +135,7 @@ class Check:
             return False, Said("grading.not_checked", target=target)
         if len(observations) != total:
             return False, Said("grading.not_all_checked", target=target, total=total)
+        observations = _after_step(self.grader_step, self.cases, observations)
         wrong = []
         for index, (want, got) in enumerate(zip(self.expected, observations, strict=True)):
             reason = self.compare.differs(decode(want, tensors=False), decode(got, tensors=False))
@@ -127,6 +149,14 @@ class Check:
         )
 
 
+def _after_step(step: str, cases: list[object], handed_back: list[object]) -> list[object]:
+    """What the exercise's grader step makes of the data the driver handed back for each case (all encoded);
+    without a step, that data is the observation."""
+    if not step:
+        return handed_back
+    return [encode(drivers.step_in_grader(step, case, data)) for case, data in zip(cases, handed_back, strict=True)]
+
+
 def _differs(expected: object, actual: object, how: Compare, where: Said) -> Said | None:
     import numpy
 
@@ -135,15 +165,16 @@ def _differs(expected: object, actual: object, how: Compare, where: Said) -> Sai
             return None
         return Said("grading.should_raise", where=where, error=expected["__raised__"])
     if isinstance(actual, dict) and "__raised__" in actual:
-        if actual["__raised__"] in ("ModuleNotFoundError", "ImportError") and actual.get("module", "").startswith(
+        module = actual.get("module")
+        if actual["__raised__"] in ("ModuleNotFoundError", "ImportError") and str(module).startswith(
             "course.references"
         ):
             return Said("grading.from_reference", where=where)
         if actual["__raised__"] == "NotImplementedError":
             return Said("grading.not_written")
-        return Said("grading.raised", where=where, error=actual["__raised__"])
+        return Said("grading.raised", where=where, error=str(actual["__raised__"])[:100])
     if isinstance(actual, dict) and "__unsupported__" in actual:
-        return Said("grading.not_plain", where=where, kind=actual["__unsupported__"])
+        return Said("grading.not_plain", where=where, kind=str(actual["__unsupported__"])[:200])
     if isinstance(expected, numpy.ndarray) or isinstance(actual, numpy.ndarray):
         return _array_differs(expected, actual, how, where)
     if isinstance(expected, bool) or expected is None or isinstance(expected, str | bytes):
@@ -153,9 +184,12 @@ def _differs(expected: object, actual: object, how: Compare, where: Said) -> Sai
             return Said("grading.not_number", where=where)
         if how.how == "close" or isinstance(expected, float) and isinstance(actual, float):
             tolerance = how if how.how == "close" else Compare("close", 1e-12, 0.0)
-            same = math.isclose(expected, actual, rel_tol=tolerance.rtol, abs_tol=tolerance.atol) or (
-                math.isnan(expected) and math.isnan(actual)
-            )
+            try:
+                same = math.isclose(expected, actual, rel_tol=tolerance.rtol, abs_tol=tolerance.atol) or (
+                    math.isnan(expected) and math.isnan(actual)
+                )
+            except OverflowError:  # an int too large for a float is no float's match
+                same = False
         else:
             same = expected == actual
         return None if same else Said("grading.differs", where=where)

@@ -18,6 +18,7 @@ import base64
 import math
 import sys
 import types
+from dataclasses import dataclass
 from typing import Any
 
 MAX_ITEMS = 2_000_000  # numbers, strings and containers in one encoded value
@@ -108,8 +109,10 @@ def _encode(value: object, budget: list[int], depth: int) -> object:
         with torch._C.DisableTorchFunctionSubclass():
             plain = torch.Tensor.detach(value).cpu()
             dtype = str(plain.dtype).removeprefix("torch.")
-            if dtype == "bfloat16" or dtype == "float16":
+            if plain.is_floating_point() and dtype not in ("float32", "float64"):  # bfloat16, float16, float8...
                 plain, dtype = plain.float(), "float32"
+            elif plain.is_complex() and dtype not in ("complex64", "complex128"):  # complex32
+                plain, dtype = plain.to(torch.complex64), "complex64"
             return _array("torch", dtype, plain.reshape(-1).tolist(), list(plain.shape), budget, depth)
     return {"__unsupported__": f"an object of type {type(value).__qualname__[-100:]}"}
 
@@ -127,47 +130,116 @@ def _array(kind: str, dtype: str, flat: list, shape: list[int], budget: list[int
 
 def decode(data: object, *, tensors: bool = True) -> object:
     """Values from :func:`encode`'s data. Arrays come back as numpy arrays, or torch tensors where they were
-    tensors and ``tensors`` is true (the grader compares with numpy; a kernel gives the student tensors)."""
+    tensors and ``tensors`` is true (the grader compares with numpy; a kernel gives the student tensors).
+
+    The data comes from the student's kernel, where anything, the encoder included, can be replaced, so it is
+    read as untrusted: any tagged part that is not what :func:`encode` makes (an unknown tag, a malformed body, a
+    dtype numpy does not know, a shape that does not fit the data) comes back as ``{"__unsupported__": ...}``, which
+    equals nothing, and a key or set member that cannot be hashed as an :class:`Unhashable`. Decoding never
+    raises: a value the grader cannot read is a wrong answer for that check, never a crash of the grader."""
+    try:
+        return _decode(data, tensors)
+    except Exception:  # RecursionError and MemoryError included: the whole value is unreadable
+        return unreadable()
+
+
+@dataclass(frozen=True, eq=False)
+class Unhashable:
+    """A dict key or set member that decodes to something unhashable (an unsupported object, a dict, an array):
+    equal only to itself, so never to an expected key."""
+
+    what: str
+
+
+def unreadable(what: str = "a value the grader could not read") -> dict:
+    return {"__unsupported__": what}
+
+
+_ARRAY_KINDS = "biufcUSO"  # numbers, booleans, strings and objects; never records, dates or unknown dtypes
+MAX_ARRAY_BYTES = 1 << 28
+
+
+def _decode(data: object, tensors: bool) -> object:
     if isinstance(data, list):
-        return [decode(v, tensors=tensors) for v in data]
-    if not isinstance(data, dict) or len(data) != 1:
-        return dict(data) if isinstance(data, dict) else data
-    [(tag, body)] = data.items()
+        return [_decode(v, tensors) for v in data]
+    if not isinstance(data, dict):
+        return data  # from JSON text: None, a bool, a number or a string
+    [tag] = data if len(data) == 1 else [""]
+    if not (isinstance(tag, str) and tag.startswith("__") and tag.endswith("__")) or tag == "__raised__":
+        return {key: _decode(value, tensors) for key, value in data.items()}  # a plain JSON object, or a report
+    try:
+        return _tagged(tag, data[tag], tensors)
+    except Exception:  # this part only: the rest of the value is still read
+        return unreadable()
+
+
+def _tagged(tag: str, body: object, tensors: bool) -> object:
+    if tag == "__unsupported__":
+        return unreadable(body[:200] if isinstance(body, str) else "a value the grader could not read")
     if tag == "__float__":
-        return float(body)
+        return float(_expect(body, str))
     if tag == "__complex__":
-        parts: list[Any] = [decode(v) for v in body]  # what complex() takes: it rejects anything else itself
-        return complex(*parts)
+        real, imag = (_expect(_decode(v, tensors), int | float) for v in _expect(body, list))
+        return complex(real, imag)
     if tag == "__bytes__":
-        return base64.b64decode(body)
+        return base64.b64decode(_expect(body, str), validate=True)
     if tag == "__tuple__":
-        return tuple(decode(v, tensors=tensors) for v in body)
+        return tuple(_decode(v, tensors) for v in _expect(body, list))
     if tag == "__dict__":
-        return {_hashable(decode(k, tensors=tensors)): decode(v, tensors=tensors) for k, v in body}
+        pairs = [_expect(pair, list) for pair in _expect(body, list)]
+        return {_hashable(_decode(k, tensors)): _decode(v, tensors) for k, v in pairs}
     if tag == "__set__":
-        return frozenset(_hashable(decode(v, tensors=tensors)) for v in body)
+        return frozenset(_hashable(_decode(v, tensors)) for v in _expect(body, list))
     if tag == "__record__":
-        fields = decode(body, tensors=tensors)
-        if not isinstance(fields, dict):
-            raise TypeError(f"a record's fields are not a mapping but {type(fields).__name__}")
+        fields = _expect(_decode(body, tensors), dict)
         return types.SimpleNamespace(**{str(k): v for k, v in fields.items()})
     if tag == "__array__":
-        return _decode_array(body, tensors)
-    return dict(data)  # __raised__, __unsupported__ and other reports stay as they are
+        return _decode_array(_expect(body, dict), tensors)
+    raise ValueError(f"unknown tag {tag[:40]!r}")
+
+
+def _expect(value: Any, kind: Any) -> Any:
+    """``value``, when it is of ``kind``; else the data is malformed."""
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise TypeError(f"expected {kind}, got {type(value).__name__}")
+    return value
 
 
 def _hashable(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, list):
+        value = tuple(_hashable(v) for v in value)
+    try:
+        hash(value)
+    except TypeError:
+        return Unhashable(type(value).__name__)
+    return value
 
 
 def _decode_array(body: dict, tensors: bool) -> object:
     import numpy
 
-    flat = [decode(v) if isinstance(v, dict) else v for v in body["data"]]
-    dtype = "object" if body["dtype"] == "object" else body["dtype"]
-    array = numpy.array(flat, dtype=dtype).reshape(body["shape"])
+    dtype = numpy.dtype(_expect(body["dtype"], str))
+    shape = [_expect(n, int) for n in _expect(body["shape"], list)]
+    data = _expect(body["data"], list)
+    if dtype.kind not in _ARRAY_KINDS or any(n < 0 for n in shape) or math.prod(shape) != len(data):
+        raise ValueError("not an array encode makes")
+    if dtype.itemsize * len(data) > MAX_ARRAY_BYTES:
+        raise ValueError("too large an array")
+    flat = [_decode(v, tensors) if isinstance(v, dict) else v for v in data]
+    array = numpy.empty(len(flat), dtype=dtype)  # one element each, whatever the elements are (lists too)
+    array[...] = flat if dtype.kind != "O" else _objects(flat)
+    array = array.reshape(shape)
     if tensors and body["kind"] == "torch":
         import torch
 
         return torch.from_numpy(array.copy())
+    return array
+
+
+def _objects(flat: list) -> object:
+    import numpy
+
+    array = numpy.empty(len(flat), dtype=object)
+    for index, value in enumerate(flat):
+        array[index] = value
     return array

@@ -132,16 +132,116 @@ def test_the_probe_runs_the_students_function_and_blocks_the_references(tmp_path
     results = tmp_path / "results"
     namespace = {"double": lambda x: 2 * x}
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    grader = probe.ResultsFile(results)  # before the kernel's probe opens it
     probe.install("_probe", str(results), namespace)
     request = {"target": "double", "driver": "call", "cases": [values.encode(call(2)), values.encode(call("ab"))]}
     line = probe.probe_call("_probe", "n1", request)
     encoded = line.split("'")[3]
     namespace["_probe"]("n1", encoded)
-    assert probe.read_observations(results, "n1") == [4, "abab"]
-    assert probe.read_observations(results, "other") is None
+    assert grader.read_observations("n1") == [4, "abab"]
+    assert grader.read_observations("other") is None
+    grader.close()
     assert values.decode(json.loads(base64.b64decode(encoded))["cases"][0]) == {"args": [2], "kwargs": {}}
     with pytest.raises(ModuleNotFoundError, match="not available while grading"):
         __import__("course.references.orientation")
+
+
+@pytest.mark.parametrize("replace", ["folder", "fifo", "link", "removed"])
+def test_the_grader_reads_the_results_file_it_created_whatever_becomes_of_its_path(tmp_path, replace):
+    """The student's kernel can replace ``ipc/results`` while the probe runs: the grader reads through its own
+    descriptor, so a folder, a named pipe (which would block a reader for ever) or a link changes nothing."""
+    import os
+
+    path = tmp_path / "results"
+    with probe.ResultsFile(path) as grader:
+        kernel = os.open(path, os.O_WRONLY | os.O_APPEND)  # as the probe opens it, before any student code
+        path.unlink()
+        {
+            "folder": path.mkdir,
+            "fifo": lambda: os.mkfifo(path),
+            "link": lambda: path.symlink_to("/etc/passwd"),
+            "removed": lambda: None,
+        }[replace]()
+        os.write(kernel, b'{"nonce": "n1", "observations": [8]}\n')
+        os.close(kernel)
+        assert grader.read_observations("n1") == [8]
+    if replace != "removed":
+        with pytest.raises(OSError):  # never a results file the grader did not create itself
+            probe.ResultsFile(path)
+
+
+def test_the_grader_reads_only_the_end_of_a_huge_results_file(tmp_path):
+    with probe.ResultsFile(tmp_path / "results") as grader, (tmp_path / "results").open("a") as kernel:
+        kernel.write('{"nonce": "n1", "observations": [1]}\n')
+        kernel.write("x" * probe.ResultsFile.READ_BYTES + "\n")
+        kernel.flush()
+        assert grader.read_observations("n1") is None
+        kernel.write('{"nonce": "n1", "observations": [2]}\n')
+        kernel.flush()
+        assert grader.read_observations("n1") == [2]
+
+
+class _Color(__import__("enum").Enum):
+    RED = 1
+
+
+# What a student's kernel can hand back once it replaced the probe's encoder: never what encode makes.
+MALFORMED = [
+    {"__array__": {"kind": "torch", "dtype": "float8_e4m3fn", "shape": [2], "data": [1.0, 2.0]}},
+    {"__array__": {"kind": "numpy", "dtype": "int64", "shape": [3, 3], "data": [1, 2]}},
+    {"__array__": {"kind": "numpy", "dtype": "int64", "shape": [-1], "data": [1, 2]}},
+    {"__array__": {"kind": "numpy", "dtype": "U1000000000", "shape": [9], "data": ["a"] * 9}},
+    {"__array__": {"kind": "numpy", "dtype": "f8,f8", "shape": [1], "data": [[1, 2]]}},
+    {"__array__": {"kind": "numpy", "dtype": "float64", "shape": [2], "data": [[1], {"__set__": 3}]}},
+    {"__array__": [1, 2]},
+    {"__array__": {"dtype": "int64"}},
+    {"__dict__": [[{"__unsupported__": "an object of type Color"}, 1]]},
+    {"__dict__": [[[[1], {"__dict__": []}], 1]]},
+    {"__dict__": [[1, 2, 3]]},
+    {"__dict__": {"a": 1}},
+    {"__set__": [{"__dict__": []}, [1, [2]]]},
+    {"__record__": [1, 2]},
+    {"__record__": {"__tuple__": [1]}},
+    {"__tuple__": {"a": 1}},
+    {"__float__": [1]},
+    {"__complex__": "1+2j"},
+    {"__complex__": [1]},
+    {"__bytes__": "!!!"},
+    {"__unsupported__": ["x"] * 5},
+    {"__mystery__": 1},
+    {"a": 1, "b": 2},
+    {"__dict__": [["__raised__", ["ValueError"]], ["module", 5]]},
+    {"__dict__": [["__unsupported__", "x" * 100_000]]},
+    10**400,
+    [[[[[]]]]] * 3,
+]
+
+
+@pytest.mark.parametrize("data", MALFORMED, ids=range(len(MALFORMED)))
+@pytest.mark.parametrize("expected", [8, [1, 2], {"a": 1}, np.arange(2.0), types.SimpleNamespace(a=np.ones(2))])
+def test_anything_a_kernel_hands_back_decodes_and_compares_as_a_wrong_answer_never_an_error(data, expected):
+    for tensors in (True, False):
+        values.decode(json.loads(json.dumps(data)), tensors=tensors)
+    reason = EXACT.differs(expected, values.decode(data, tensors=False))
+    assert reason and len(reason) < 400
+
+
+def test_a_float8_tensor_and_an_enum_key_cross_as_data_the_grader_can_compare():
+    float8 = torch.tensor([1.5, 448.0]).to(torch.float8_e4m3fn)
+    back = values.decode(json.loads(json.dumps(values.encode(float8))), tensors=False)
+    assert back.dtype == np.float32 and back.tolist() == [1.5, 448.0]
+    keyed = values.decode(json.loads(json.dumps(values.encode({_Color.RED: 1}))))
+    assert EXACT.differs({"RED": 1}, keyed) and EXACT.differs({1: 1}, keyed)
+    check = Check("g", "f", "call", [{}] * 2, [8, {"__dict__": [["a", 1]]}])
+    assert check.verdict([10**400, {"__dict__": [[{"__unsupported__": "Color"}, 1]]}])[0] is False
+
+
+def test_a_value_the_grader_cannot_compare_is_a_wrong_answer():
+    class Ambiguous:  # stands for anything whose comparison raises
+        def __eq__(self, other):
+            raise ValueError("truth value of an array is ambiguous")
+
+    assert "could not compare" in EXACT.differs(Ambiguous(), Ambiguous())
 
 
 # lesson 06's checks export and quantise a tiny model per case: half a minute, so in the slow lane
