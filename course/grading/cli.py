@@ -123,15 +123,26 @@ def _print_grades(result, started: float) -> None:
     print(f"graded in {result.grading_seconds:.1f} s; done in {time.perf_counter() - started:.1f} s")
 
 
-def _cmd_grade(args: argparse.Namespace) -> None:
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from . import sandbox
     from .execute import Limits
     from .grade import grade, grade_queued
+    from .kernel import unenforced
 
     started = time.perf_counter()
     if args.status:
         _print_status(args)
-        return
-    limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.timeout)
+        return 0
+    limits = Limits(
+        cell_seconds=args.cell_timeout,
+        submission_seconds=args.timeout,
+        memory_bytes=args.memory,
+        processes=args.processes,
+        cpu_seconds=args.cpu_time,
+        disk_bytes=args.disk,
+    )
+    for missing in unenforced(limits, sandbox.isolation().available):
+        print(f"warning: not enforced on this machine: {missing}", file=sys.stderr)
     common = {"limits": limits, "seed": args.seed, "new_seed": args.new_seed}
     if args.queue:
         if not args.db_url:
@@ -143,10 +154,35 @@ def _cmd_grade(args: argparse.Namespace) -> None:
         )
         if result is None:
             print("enqueued; `course grade --status` shows progress, `course grade --queue` again collects the results")
-            return
+            return 0
     else:
         result = grade(_root(args), args.lesson, workers=args.workers, db_url=args.db_url, **common)
     _print_grades(result, started)
+    if args.queue:  # a queued run does not retry a job it found ungradable
+        lessons = " ".join(f"--lesson {lesson}" for lesson in result.lessons)
+        return _exit_status(result, f"grade without the queue: `course grade {lessons}`")
+    return _exit_status(result)
+
+
+def _exit_status(result, again: str = "run `course grade` again (the seed is reused: recorded grades stay)") -> int:
+    """1, after saying what to do, when a submission could not be graded (the others are recorded all the same)
+    or a step after grading failed; 0 when everything was graded. ``again``: how to grade the rest later."""
+    if result.ungraded:
+        print(
+            f"course: {result.ungraded} submission(s) could not be graded and have no grade (the warnings above "
+            "say why; it is a problem of the grading, not the student's); every other submission is recorded. "
+            f"Fix the cause, then {again}.",
+            file=sys.stderr,
+        )
+        return 1
+    if result.failures:
+        print(
+            f"course: every submission was graded, but a later step failed (see the warnings above): fix it, then "
+            f"{again}.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _print_status(args: argparse.Namespace) -> None:
@@ -180,14 +216,84 @@ def _cmd_queue_setup(args: argparse.Namespace) -> None:
     print(f"created {', '.join(created)} in {shown}" if created else f"{shown} already has the grading queue")
 
 
-def _cmd_demo(args: argparse.Namespace) -> None:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import demo
 
     started = time.perf_counter()
     root = _root(args)
     out = Path(args.out) if args.out else root / "demo-output"
     print(f"demo course folder: {out}")
-    _print_grades(demo(root, out, args.lesson), started)
+    result = demo(root, out, args.lesson)
+    _print_grades(result, started)
+    return _exit_status(result)
+
+
+def _size(text: str) -> int:
+    """A size in bytes: a number, optionally followed by K, M, G or T (powers of 1024)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text and text[-1].upper() in units else (text, 1)
+    try:
+        value = float(number) * unit
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 16G, 512M, 0 for no limit)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size cannot be negative: {text!r}")
+    return int(value)
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative: {text!r}")
+    return value
+
+
+def _add_resource_limits(parser: argparse.ArgumentParser) -> None:
+    """The per-kernel resource limits of `course grade` (defaults: kernel.Limits; 0 turns one off)."""
+    from .kernel import Limits
+
+    default = Limits()
+    group = parser.add_argument_group(
+        "resource limits of each student's kernel (0 turns one off)",
+        "A kernel that reaches one fails in its own notebook (MemoryError, 'Resource temporarily unavailable', "
+        "'No space left on device', killed for CPU time); no other submission is affected. The defaults leave "
+        "every lesson room to spare: on a 2-core machine a lesson 05 kernel, the largest, reached 1.9 GiB of "
+        "address space (0.55 GiB resident), 19 threads and 400 CPU seconds; PyTorch reserves a stack and a "
+        "malloc arena per thread, so both grow on machines with more cores.",
+    )
+    group.add_argument(
+        "--memory",
+        type=_size,
+        default=default.memory_bytes,
+        metavar="SIZE",
+        help=f"address space of each kernel process, e.g. 16G (RLIMIT_AS; default: {default.memory_bytes >> 30}G)",
+    )
+    group.add_argument(
+        "--processes",
+        type=_whole_number,
+        default=default.processes,
+        metavar="N",
+        help="processes and threads in one kernel's sandbox (RLIMIT_NPROC inside the sandbox; a pids cgroup when "
+        f"grading as root, where the machine allows one; default: {default.processes})",
+    )
+    group.add_argument(
+        "--cpu-time",
+        type=_whole_number,
+        default=default.cpu_seconds,
+        metavar="SECONDS",
+        help=f"CPU time of each kernel process, all its threads together (RLIMIT_CPU; default: {default.cpu_seconds})",
+    )
+    group.add_argument(
+        "--disk",
+        type=_size,
+        default=default.disk_bytes,
+        metavar="SIZE",
+        help="what a kernel may write in its run folder (a tmpfs of this size in the sandbox, held in memory; "
+        f"default: {default.disk_bytes >> 30}G)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time limit of one whole notebook (default: 1800)",
     )
+    _add_resource_limits(p)
     seed = p.add_mutually_exclusive_group()
     seed.add_argument(
         "--seed",
@@ -386,11 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)  # the commands that can partly fail return their status; the others None
     except (CourseError, FileExistsError, PermissionError, NotPrepared) as err:  # said in a line, not a traceback
         print(f"course: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from .cells import positions
 from .exercise import Check
 from .files import ANSWERS
 from .kernel import Client, KernelManager, Limits, RunSettings, kernel_env, prepare_run_dir, responsive, stop
-from .probe import probe_call, read_observations
+from .probe import ResultsFile, probe_call
 from .template import LessonTemplate, NotebookTemplate
 
 __all__ = ["KERNEL_GRACE", "Limits", "RunOutcome", "RunSettings", "TIMEOUT_ENAME", "run_notebook", "run_submission"]
@@ -46,10 +46,12 @@ class RunOutcome:
 
 @dataclass
 class _Run:
-    """One notebook's run in progress: its kernel client, the probe's secret name and the file it writes to."""
+    """One notebook's run in progress: its kernel client, the probe's secret name and the file it writes to
+    (its path, which the kernel is given, and the grader's own descriptor of it, which is what the grader reads)."""
 
     client: Client
-    results: Path
+    results_path: Path
+    results: ResultsFile
     outcome: RunOutcome
     replies: dict[int, dict]
     # the probe lives in the kernel under a random name, so student code cannot name it
@@ -124,6 +126,7 @@ def _client(
         raise RuntimeError("no kernel spec for the grading kernel 'python3'")
     spec.interrupt_mode = "message"  # the kernel signals itself: a signal from here might hit bwrap
     km.lifetime = limits.submission_seconds + KERNEL_GRACE
+    km.limits = limits
     if sandbox.isolation().available:
         shown = [
             p
@@ -133,7 +136,7 @@ def _client(
             )
             if p
         ]
-        km.wrap = lambda kernel: sandbox.bwrap_command(run_dir, kernel, env, shown)
+        km.wrap = lambda kernel: sandbox.bwrap_command(run_dir, kernel, env, shown, limits.disk_bytes)
     client = Client(
         nb,
         limits,
@@ -164,13 +167,16 @@ async def _run(nb, run_dir: Path, settings: RunSettings, skip, probes: dict[int,
     replies: dict[int, dict] = {}
     client, km = _client(nb, run_dir, settings, env, replies)
     outcome = RunOutcome(nb, isolated=sandbox.isolation().available)
-    run = _Run(client, run_dir / "ipc" / "results", outcome, replies)
+    # a new name for each notebook of a submission: what an earlier kernel left in the run folder is never read
+    results_path = run_dir / "ipc" / f"results-{secrets.token_hex(8)}"
+    run = _Run(client, results_path, ResultsFile(results_path), outcome, replies)
     deadline = started + limits.submission_seconds
     log_path = run_dir / "ipc" / "kernel.log"  # the kernel process's own output, for diagnosis
     log = log_path.open("wb")
     try:
         async with client.async_setup_kernel(env=env, cwd=str(run_dir / "work"), stdout=log, stderr=log):
             await _install_probe(run)
+            km.settle()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip() or index in skip:
                     continue
@@ -191,11 +197,12 @@ async def _run(nb, run_dir: Path, settings: RunSettings, skip, probes: dict[int,
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"{err}; kernel output: {' | '.join(tail) or 'none'}") from err
     finally:
-        await stop(client, km)
+        await stop(client, km, run_dir)
         log.close()
+        run.results.close()
     outcome = run.outcome
     outcome.seconds = time.monotonic() - started
-    outcome.built = sorted(p.name for p in (run_dir / "cache").iterdir() if not p.is_symlink())
+    outcome.built = list(km.built)
     for index, dropped in client.dropped.items():
         nb.cells[index].outputs.append(
             NotebookNode(
@@ -212,7 +219,7 @@ async def _install_probe(run: _Run) -> None:
     client = run.client
     code = (
         "from course.grading.probe import install as _course_install\n"
-        f"_course_install({run.probe!r}, {str(run.results)!r}, globals())\n"
+        f"_course_install({run.probe!r}, {str(run.results_path)!r}, globals())\n"
         "del _course_install\n"
     )
     cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
@@ -243,6 +250,8 @@ async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
         return True
     finally:
         cell.source = source
+        if isinstance(client.km, KernelManager):  # a cell's processes do not outlive it
+            client.km.end_strays()
     outcome.ran.add(index)
     reply = run.replies.pop(index, None) or {}
     content = reply.get("content", {})
@@ -258,7 +267,7 @@ async def _run_cell(run: _Run, cell, index: int, check: Check | None) -> bool:
     # Student code shares the process and can write a line for the running probe; only the probe's own line, the
     # last one for this nonce, counts, and only when the cell then finished (no error, no timeout).
     if check is not None and content.get("status") == "ok":
-        outcome.observations[check.grade_id] = read_observations(run.results, nonce)
+        outcome.observations[check.grade_id] = run.results.read_observations(nonce)
     if content.get("ename") == TIMEOUT_ENAME:
         seconds = client.timeout or 0  # always set here: a cell only times out with a timeout
         outcome.notes.append(Said("grading.cell_timeout", cell=_start(cell.source), seconds=seconds))

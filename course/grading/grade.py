@@ -47,6 +47,7 @@ class GradeResult:
     grading_seconds: float = 0.0
     seed: int = 0  # the seed the checks' inputs were drawn from (recorded in grading-seed.json)
     canvas_csv: Path | None = None  # grades-canvas.csv
+    ungraded: int = 0  # submissions that could not be graded (nothing recorded for them; each is in failures)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ def publish(
     and the class report; the same whether the class was graded here or by queue workers."""
     from .gradesout import add_late_columns, apply_late_policy, load_roster, write_canvas, write_summaries
 
+    ungraded = len(failures)  # so far, one per submission that could not be graded
     schedule = load_schedule(layout.schedule_file, layout.lessons())
     late_notes = apply_late_policy(layout, url, [(r.lesson, r.student) for r in graded], schedule)
     for r in graded:
@@ -245,6 +247,7 @@ def publish(
         uncached=uncached,
         seed=seed,
         canvas_csv=layout.grades_canvas_csv,
+        ungraded=ungraded,
     )
 
 

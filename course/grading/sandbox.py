@@ -50,17 +50,30 @@ def references_dir() -> Path:
 
 @functools.cache
 def python_paths() -> tuple[str, ...]:
-    """Folders a fresh interpreter needs: prefixes and sys.path entries (minus any that would show the
-    course folder, whose ``course`` package is shown alone)."""
-    probe = "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))"
+    """Folders a fresh interpreter needs: prefixes and sys.path entries. In a checkout (an editable install) the
+    folder around the ``course`` package is the course folder, which is never shown (the package is shown alone),
+    so neither is any entry that contains it; installed as a package (pip, a wheel, the hub's venv) the package
+    lies in a site-packages folder of the interpreter: the environment's own folders (site-packages up to its
+    prefix) are then shown, and a folder above the prefix, which may be a course folder, still is not."""
+    probe = (
+        "import json, site, sys, sysconfig; print(json.dumps({'prefixes': [sys.prefix, sys.base_prefix, "
+        "sys.exec_prefix], 'path': sys.path, 'site': [*site.getsitepackages(), sysconfig.get_path('purelib'), "
+        "sysconfig.get_path('platlib')]}))"
+    )
     out = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout)
     course_parent = package_dir().parent
+    containing = (course_parent, *course_parent.parents)
+    hidden: set[Path] = set(containing)
+    if course_parent in {Path(folder).resolve() for folder in found["site"] if folder}:
+        prefixes = [Path(prefix).resolve() for prefix in found["prefixes"]]
+        hidden = {folder for folder in containing if not any(folder.is_relative_to(p) for p in prefixes)}
     paths = []
-    for entry in json.loads(out.stdout):
+    for entry in [*found["prefixes"], *found["path"]]:
         path = Path(entry)
         if not entry or not path.is_absolute() or not path.exists():
             continue
-        if path.resolve() in (course_parent, *course_parent.parents):
+        if path.resolve() in hidden:
             continue
         paths.append(str(path))
     return tuple(dict.fromkeys(paths))
@@ -79,10 +92,25 @@ def readonly_paths(extra: Sequence[Path] = ()) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+# The folders of a run that a kernel writes in; with a disk quota they are copied into the sandbox's own tmpfs.
+RUN_FOLDERS = ("work", "home", "tmp", "cache")
+SEED = ".seed"  # where, in the sandbox's run folder, the host's run folders are shown read-only to be copied
+
+
 def bwrap_command(
-    run_dir: Path, command: list[str], env: dict[str, str], extra_readonly: Sequence[Path] = ()
+    run_dir: Path,
+    command: list[str],
+    env: dict[str, str],
+    extra_readonly: Sequence[Path] = (),
+    disk_bytes: int = 0,
 ) -> list[str]:
-    """The bwrap command line that runs ``command`` in ``run_dir/work`` with the sandbox described above."""
+    """The bwrap command line that runs ``command`` in ``run_dir/work`` with the sandbox described above.
+
+    With ``disk_bytes``, the run folder in the sandbox is a tmpfs of that size (a disk quota: a full one says "No
+    space left on device" to this kernel alone, and it vanishes with the sandbox), into which the host's run
+    folders (the lesson's files, answers.json, links to the course cache) are copied before the kernel starts;
+    only ``ipc/`` (the kernel's sockets, the probe's results, the kernel's log) is the host's folder, where each
+    file is capped by the kernel's file-size limit. Without it the whole run folder is the host's."""
     cmd = [
         bwrap() or "bwrap",
         "--unshare-all",
@@ -123,10 +151,17 @@ def bwrap_command(
         cmd += ["--ro-bind", bound, bound]
     if references_dir().is_dir():  # the reference solutions: mounted over by an empty folder
         cmd += ["--tmpfs", str(references_dir())]
+    if disk_bytes:
+        cmd += ["--size", str(disk_bytes), "--tmpfs", str(run_dir), "--dir", str(run_dir / "work")]
+        for name in RUN_FOLDERS:
+            if (run_dir / name).is_dir():
+                cmd += ["--ro-bind", str(run_dir / name), str(run_dir / SEED / name)]
+        cmd += ["--bind", str(run_dir / "ipc"), str(run_dir / "ipc")]
+        copy = 'cp -R "$0"/. "$1" && shift && exec "$@"'
+        command = ["/bin/sh", "-c", copy, str(run_dir / SEED), str(run_dir), *command]
+    else:
+        cmd += ["--bind", str(run_dir), str(run_dir)]
     cmd += [
-        "--bind",
-        str(run_dir),
-        str(run_dir),
         "--remount-ro",
         "/",
         "--chdir",

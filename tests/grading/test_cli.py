@@ -1,4 +1,5 @@
-"""The `course` command: help, and one-line errors that name the fix (bad folders, --db-url, --workers)."""
+"""The `course` command: help, one-line errors that name the fix (bad folders, --db-url, --workers), and a
+non-zero exit that says what to do when a submission could not be graded."""
 
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import pytest
 
 from course.grading.layout import CourseLayout
 from tests.conftest import ROOT
+from tests.grading_helpers import scores
 
 
 def course(*args, cwd):
@@ -111,3 +113,31 @@ def test_a_database_without_the_queue_says_what_to_run(empty_course, postgres):
     _one_line_error(course("queue-setup", "--db-url", postgres, cwd=empty_course), "run `course release --db-url")
     for command in (["worker"], ["grade", "--status"]):
         _one_line_error(course(*command, "--db-url", postgres, cwd=empty_course), "run `course queue-setup --db-url")
+
+
+@pytest.mark.slow
+def test_grade_exits_non_zero_when_a_submission_could_not_be_graded_and_grades_the_others(
+    course_copy, monkeypatch, capsys
+):
+    from course.grading import grade
+    from course.grading.cli import main
+    from course.grading.pipeline import SubmissionResult
+    from course.grading.samples import answer_key, write_submission
+
+    lesson = "00-orientation"
+    layout = course_copy([lesson], released=True)
+    for student in ("ada", "bea", "cal"):  # all right; cal's grading fails as the grader's own fault would
+        write_submission(layout, student, lesson, None, answer_key(layout, lesson))
+    real = grade.grade_submission
+
+    def grade_submission(job):
+        if job.files.student == "cal":
+            return SubmissionResult("cal", lesson, error="Traceback ...\nOSError: the grading machine broke")
+        return real(job)
+
+    monkeypatch.setattr(grade, "grade_submission", grade_submission)
+    assert main(["--root", str(layout.root), "grade"]) == 1
+    said = capsys.readouterr().err
+    assert f"warning: {lesson}/cal: grading failed, nothing recorded: OSError: the grading machine broke" in said
+    assert "1 submission(s) could not be graded" in said and "then run `course grade` again" in said
+    assert scores(layout.grades_csv) == {(lesson, "ada"): (3.0, 3.0), (lesson, "bea"): (3.0, 3.0)}

@@ -9,7 +9,7 @@ import threading
 import nbformat
 import pytest
 
-from course.grading import sandbox, values
+from course.grading import kernel, sandbox, values
 from course.grading.execute import Limits, RunSettings, run_notebook
 from course.grading.exercise import EXACT, Check, call
 from course.grading.layout import CourseLayout
@@ -237,3 +237,73 @@ def test_forged_results_do_not_count_the_probes_own_do(tmp_path):
     )
     assert outcome.observations["forged-then-wrong"] == [1], "the probe's own line, written last, is what counts"
     assert not any(_verdicts(outcome, probes).values()), "no forged result counts"
+
+
+MEMORY_HOG = """try:
+    hog = [bytes(1 << 27) for _ in range(64)]
+    print("memory: unlimited")
+except MemoryError:
+    print("memory: limited")
+"""
+FORK_BOMB = """import os, time
+kids = []
+try:
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        kids.append(pid)
+    print("processes: unlimited")
+except OSError:
+    print("processes: limited")
+for pid in kids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+"""
+DISK_FILLER = """try:
+    with open("filler", "wb") as handle:
+        for _ in range(64):
+            handle.write(bytes(1 << 20))
+            handle.flush()
+    print("disk: unlimited")
+except OSError as error:
+    print("disk: full", error.errno)
+"""
+# The one host folder a kernel writes in: its ipc/ (sockets, the probe's results, its log).
+HOST_FILLER = """import os
+for index in range(256):
+    try:
+        with open(f"../ipc/filler-{index}", "wb") as handle:
+            for _ in range(32):
+                handle.write(bytes(1 << 20))
+    except OSError:
+        pass
+"""
+SPIN = """import subprocess, sys
+run = subprocess.run([sys.executable, "-c", "while True: pass"])
+print(run.returncode)
+"""
+
+
+@needs_sandbox
+def test_memory_processes_and_disk_are_capped_in_the_kernel_alone(tmp_path):
+    """A memory hog gets MemoryError, a fork bomb 'Resource temporarily unavailable', a disk filler 'No space left
+    on device', each in its own kernel (the run folder is the sandbox's tmpfs: the host's does not grow); a kernel
+    that fills the one host folder it writes in (ipc/) is killed near its quota."""
+    assert kernel.process_limit(), "this machine can cap a sandbox's processes (see kernel.process_limit)"
+    quota = 32 << 20
+    cells = [MEMORY_HOG, FORK_BOMB, DISK_FILLER, "print('still running')", HOST_FILLER, "print('never')"]
+    outcome = _run(tmp_path, cells, memory_bytes=3 << 30, processes=80, disk_bytes=quota)
+    texts = [_text(cell) for cell in outcome.notebook.cells]
+    assert texts[:4] == ["memory: limited\n", "processes: limited\n", "disk: full 28\n", "still running\n"], texts
+    assert not (tmp_path / "run" / "work" / "filler").exists(), "the filler wrote into its sandbox's tmpfs only"
+    assert outcome.ran == {0, 1, 2, 3} and outcome.notes[0].startswith("The kernel stopped in the cell starting")
+    written = sum(f.stat().st_size for f in (tmp_path / "run" / "ipc").iterdir())
+    assert written < 64 * quota, f"{written:,} bytes written to the host, of the 8 GiB tried"
+
+
+@pytest.mark.slow  # spins a process until its CPU time runs out: 4 s
+def test_a_process_is_killed_when_its_cpu_time_runs_out(tmp_path):
+    outcome = _run(tmp_path, [SPIN], cpu_seconds=4)
+    assert _text(outcome.notebook.cells[0]) in ("-24\n", "-9\n"), "SIGXCPU (or SIGKILL at the hard limit)"

@@ -3,8 +3,10 @@ never lets it finish ends that child, not the worker: the worker sees the child 
 stops it, reports why, and starts a fresh one for the next job.
 
 The child is kept between jobs (its imports and the sandbox check are paid once), and dies with its worker:
-it asks the kernel for SIGKILL when its parent dies, and the sandboxed kernels under it die with it
-(bubblewrap's ``--die-with-parent``), so a worker killed mid-job leaves nothing running.
+it asks the kernel for SIGKILL when its parent dies, and the sandboxed kernels under it die with it (each is
+started under ``setpriv --pdeathsig KILL``, and bubblewrap's ``--die-with-parent`` ends the sandbox's PID
+namespace with it), so a worker killed mid-job leaves nothing running. The kernel is launched from the child's
+main thread, which lives as long as the child: PR_SET_PDEATHSIG fires when the thread that forked exits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
+from .. import processes
+from ..kernel import remove_pids_cgroups
 from ..pipeline import Job, SubmissionResult, grade_submission
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class GradingCrashed(Exception):
@@ -26,12 +32,15 @@ class GradingCrashed(Exception):
 
 
 def _die_with_parent() -> None:
+    """Ask for SIGKILL when the worker dies, and adopt every orphan of the processes under this one (a child
+    subreaper), so that while it lives nothing it started can leave its process tree."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import os
 
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
         if os.getppid() == 1:  # the parent died before the request
             os._exit(1)
 
@@ -48,46 +57,6 @@ def _serve(connection: Connection) -> None:
         connection.send(grade_submission(job))
 
 
-def _parents() -> dict[int, int]:
-    """Every live process's parent, by PID (Linux ``/proc``; empty elsewhere)."""
-    parents = {}
-    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):  # gone meanwhile
-            continue
-        if fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    return parents
-
-
-def _descendants(pid: int) -> list[int]:
-    """The PIDs of every live process under ``pid``: its sandboxed kernels and whatever they started."""
-    children: dict[int, list[int]] = {}
-    for child, parent in _parents().items():
-        children.setdefault(parent, []).append(child)
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _kill_all(pids: list[int], seconds: float = 10.0) -> None:
-    """SIGKILL ``pids`` and wait (up to ``seconds``) until none of them runs any more."""
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and set(pids) & _parents().keys():
-        time.sleep(0.05)
-
-
 def _describe(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         return f"was killed by {signal.Signals(-exitcode).name}"
@@ -101,6 +70,7 @@ class GradingProcess:
         self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: the worker has threads
         self._process: SpawnProcess | None = None
         self._connection: Connection | None = None
+        self._run_dir: Path | None = None  # the run folder of the job in hand
 
     def _start(self) -> tuple[SpawnProcess, Connection]:
         ours, theirs = self._context.Pipe()
@@ -116,6 +86,7 @@ class GradingProcess:
         if process is None or connection is None or not process.is_alive():
             self.stop()
             process, connection = self._start()
+        self._run_dir = job.run_dir
         try:
             connection.send(job)
         except OSError:  # the idle child died between two jobs: not this job's doing
@@ -135,14 +106,33 @@ class GradingProcess:
 
     def stop(self) -> None:
         """End the child now, and every process under it (its kernel in the sandbox, whatever the student's code
-        started): bubblewrap's ``--die-with-parent`` ends them too, but asynchronously, and under load they can
-        outlive the child for a while. A new child starts with the next job."""
+        started). The child is first frozen (SIGSTOP: it starts nothing more), then everything under it is killed
+        until nothing is left (as a subreaper it adopts every orphan, so nothing escapes its tree; killing a
+        sandbox's first process ends its whole PID namespace), then the child itself. Had the child died first,
+        the processes still naming its job's run folder are killed (its kernels die with it anyway, through
+        their parent-death signal). The pids cgroups it made for its kernels go too. A new child starts with the
+        next job."""
         if self._process is not None:
             pid = self._process.pid  # None only before it started
-            tree = _descendants(pid) if pid is not None and self._process.is_alive() else []
+            if pid is not None and self._process.is_alive():
+                _end_tree(pid)
             self._process.kill()
             self._process.join()
-            _kill_all(tree)
+            if self._run_dir is not None:
+                processes.kill_all(processes.mentioning(f"{self._run_dir}{os.sep}"))
+            if pid is not None:
+                remove_pids_cgroups(pid)
         if self._connection is not None:
             self._connection.close()
         self._process = self._connection = None
+
+
+def _end_tree(pid: int, seconds: float = 60.0) -> None:
+    """Freeze ``pid`` and kill every process under it until none is left (or ``seconds`` have passed)."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + seconds
+    while (tree := processes.descendants(pid)) and time.monotonic() < deadline:
+        processes.kill_all(tree, max(0.1, min(10.0, deadline - time.monotonic())))
