@@ -37,6 +37,7 @@ class Attack:
     expected: float  # the honest score of the same answers
     build: Callable[[CourseLayout, str], None]  # (course, student) -> writes the student's submission
     runs: bool = True  # whether grading executes the notebook
+    unsandboxed_harm: bool = False  # run without the sandbox's limits it harms the grading machine itself
 
 
 # What stops each kind of attack in `course grade`.
@@ -55,6 +56,14 @@ REBUILD = (
 )
 BLANK = "graded as blank without running, with the reason in the feedback; quizzes still count"
 LINKS = "links are refused: files are opened without following links, a linked folder is not graded"
+DECODE = (
+    PLAIN + "; the grader reads what the kernel hands back as untrusted data: whatever it cannot read or "
+    "compare is a wrong answer for that check, never an error that stops grading the submission"
+)
+RESULTS = (
+    "the grader creates the results file before the kernel starts and reads it through its own descriptor, "
+    "so nothing done to its path matters"
+)
 
 
 def attacks(layout: CourseLayout, port: int) -> list[Attack]:
@@ -239,6 +248,42 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 sub(solution=p.FORGE_RESULTS),
             ),
             (
+                "float8-tensor",
+                "the solution returns a float8 tensor (torch.float8_e4m3fn, which numpy does not know) (quiz right)",
+                DECODE,
+                quiz,
+                sub(solution=p.FLOAT8, right_quiz=True),
+            ),
+            (
+                "enum-key",
+                "the solution returns a dict keyed by an Enum of its own (quiz right)",
+                DECODE,
+                quiz,
+                sub(solution=p.ENUM_KEY, right_quiz=True),
+            ),
+            (
+                "probe-closure",
+                "a cell finds the probe in globals() and replaces the encoder in its closure, so every check "
+                "hands back malformed data: float8 arrays, unhashable keys, wrong shapes, unknown tags (quiz right)",
+                DECODE + "; the quiz is scored outside the kernel",
+                quiz,
+                sub(solution=p.WRONG, right_quiz=True, early=p.PROBE_CLOSURE),
+            ),
+            *[
+                (
+                    f"results-{kind}",
+                    f"a cell replaces the probe's results file (../ipc/results...) with {what} (all right)",
+                    RESULTS,
+                    FULL,
+                    sub(right_quiz=True, early=p.REPLACE_RESULTS.format(how=how)),
+                )
+                for kind, what, how in [
+                    ("folder", "a folder", "os.mkdir(path)"),
+                    ("fifo", "a named pipe", "os.mkfifo(path)"),
+                    ("link", "a link to /etc/passwd", 'os.symlink("/etc/passwd", path)'),
+                ]
+            ],
+            (
                 "honest-numpy",
                 "honest: returns numpy integers (all right)",
                 "values are compared as numbers, whatever their type",
@@ -341,6 +386,36 @@ def attacks(layout: CourseLayout, port: int) -> list[Attack]:
                 "outputs are capped per cell and per notebook",
                 FULL,
                 sub(right_quiz=True, early="for _ in range(50_000):\n    print('x' * 1000)"),
+            ),
+            (
+                "fork-bomb",
+                "a cell forks without end before the graded cells (all right)",
+                "a process limit per sandbox (RLIMIT_NPROC in its user namespace, a pids cgroup as root); the "
+                "cell's time limit; a cell's processes do not outlive it; the sandbox's PID namespace dies whole",
+                FULL,
+                sub(right_quiz=True, early=p.FORK_BOMB),
+                True,
+                True,
+            ),
+            (
+                "memory-hog",
+                "a cell allocates (and writes) memory without end before the graded cells (all right)",
+                "an address-space limit per kernel process (MemoryError in that cell); first in line for the "
+                "out-of-memory killer",
+                FULL,
+                sub(right_quiz=True, early=p.MEMORY_HOG),
+                True,
+                True,
+            ),
+            (
+                "disk-filler",
+                "a cell writes a file without end before the graded cells (all right)",
+                "the run folder is a size-capped tmpfs of the sandbox ('No space left on device' for that kernel "
+                "alone, gone with it); the one host folder it writes in has a quota too",
+                FULL,
+                sub(right_quiz=True, early=p.DISK_FILLER),
+                True,
+                True,
             ),
             (
                 "escape",

@@ -8,11 +8,13 @@ instead of grading the class a second time."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.grading import processes
 from course.grading.layout import CourseLayout
 from course.grading.release import release
 from course.grading.samples import answer_key, copy_course, exercise_ids, write_submission
@@ -24,7 +26,9 @@ from .submissions import submit
 OTHER = "01-beyond-the-prompt"
 VICTIM = "aaa-crashes"  # first in a queue; honest
 SEED = 20261207
-LIMITS = ("--cell-timeout", "25", "--timeout", "240")  # short, so the looping students do not hold the run
+# Short time limits, so the looping students do not hold the run; 4G of address space (default 16G, for
+# PyTorch's reservations on big machines), so that the memory hog writes no more than a CI machine has.
+LIMITS = ("--cell-timeout", "25", "--timeout", "240", "--memory", "4G")
 
 
 @dataclass
@@ -35,6 +39,8 @@ class GradedClass:
     result: subprocess.CompletedProcess  # what `course grade` said
     received: list[bytes]  # what reached the server the escape student tries
     digests: dict[Path, tuple[str, str]]  # files no student may change: (before, after) grading
+    # what outlived grading in the grader's temporary folder (every run folder is in it): files, processes
+    leftovers: tuple[list[str], list[int]]
 
 
 def _digest(path: Path) -> str:
@@ -74,11 +80,17 @@ def grade_class(course: Path) -> GradedClass:
         layout.submission_dir("honest-full", LESSON) / "answers.json",
     ]
     before = {path: _digest(path) for path in watched}
+    scratch = course.parent / "grader-tmp"  # the grader's temporary folder: the run folders are made in it
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "course.grading.cli", "grade", "--workers", "2", *LIMITS, "--seed", str(SEED)],
         cwd=course,
         capture_output=True,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     digests = {path: (before[path], _digest(path)) for path in watched}
-    return GradedClass(course, table, honest, result, received, digests)
+    # the run folders are all in one course-grade-* folder, removed at the end (the grader's own PyTorch keeps a
+    # cache beside it)
+    leftovers = (sorted(str(p) for p in scratch.glob("course-grade-*")), processes.mentioning(str(scratch)))
+    return GradedClass(course, table, honest, result, received, digests, leftovers)

@@ -211,12 +211,57 @@ def linear_parameters(in_features: int, out_features: int, bias: bool = True) ->
             time.sleep(0.5)
             for fd in os.listdir("/proc/self/fd"):
                 try:
-                    if os.readlink(f"/proc/self/fd/{fd}").endswith("results"):
+                    if "/ipc/results" in os.readlink(f"/proc/self/fd/{fd}"):
                         os.write(int(fd), (json.dumps({"nonce": nonce, "observations": [8] * 40}) + "\\n").encode())
                 except OSError:
                     pass
         threading.Thread(target=forge).start()
     return 0
+"""
+
+# Values the grader must read as wrong answers, never crash on: a float8 tensor (a dtype numpy lacks), a dict
+# whose key is an object of the student's own class (it crosses as unsupported, which is unhashable data).
+FLOAT8 = """import torch
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    count = in_features * out_features + (out_features if bias else 0)
+    return torch.tensor(float(count)).to(torch.float8_e4m3fn)
+"""
+ENUM_KEY = """import enum
+
+class Part(enum.Enum):
+    WEIGHTS = "weights"
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> dict:
+    return {Part.WEIGHTS: in_features * out_features + (out_features if bias else 0)}
+"""
+# Reaches the probe (a global under a random name) and replaces the encoder in its closure: every case then
+# hands back data that is not what the grader's encoder makes.
+PROBE_CLOSURE = """import itertools
+
+probe = next(v for k, v in list(globals().items()) if k.startswith("_course_probe_"))
+MALFORMED = [
+    {"__array__": {"kind": "torch", "dtype": "float8_e4m3fn", "shape": [], "data": [8.0]}},
+    {"__dict__": [[{"__unsupported__": "an object of type Part"}, 8]]},
+    {"__record__": [1, 2]},
+    {"__array__": {"kind": "numpy", "dtype": "int64", "shape": [3, 3], "data": [8]}},
+    {"__array__": [8]},
+    {"__complex__": "8"},
+    {"__dict__": [["__raised__", ["ValueError"]], ["module", 8]]},
+    10 ** 400,
+    {"__mystery__": 8},
+]
+turn = itertools.cycle(MALFORMED)
+for cell in probe.__closure__:
+    if getattr(cell.cell_contents, "__name__", "") == "encode":
+        cell.cell_contents = lambda value: next(turn)
+"""
+# Replace the probe's results file (../ipc/results...) once the probe has opened it, before the graded cells.
+REPLACE_RESULTS = """import glob, os
+
+for path in glob.glob("../ipc/results*"):
+    os.unlink(path)
+    {how}
 """
 
 # Honest variants: other correct algorithms and return types, chatty code, helper cells.
@@ -242,4 +287,17 @@ HELPERS = """def weights(n_in, n_out):
 
 def biases(n_out, bias):
     return n_out if bias else 0
+"""
+
+# Resource attacks: each ends in its own kernel (the sandbox's limits), and the cells after it still run.
+FORK_BOMB = """import os
+while True:
+    os.fork()
+"""
+MEMORY_HOG = """hog = [bytes(1 << 27) for _ in range(1 << 20)]  # 128 TiB, written as it goes
+"""
+DISK_FILLER = """chunk = bytes(1 << 24)
+with open("filler", "wb") as handle:
+    while True:
+        handle.write(chunk)
 """

@@ -42,6 +42,14 @@ def test_every_submission_gets_exactly_its_honest_score(graded):
 
 
 @pytest.mark.slow
+def test_resource_attacks_leave_nothing_behind(graded_class):
+    """The fork bomb, the memory hog and the disk filler (graded beside others, two at a time) got their honest
+    scores above; no process of any kernel, and no file of any run folder, outlives the run."""
+    assert {"fork-bomb", "memory-hog", "disk-filler"} <= {a.student for a in graded_class.table}
+    assert graded_class.leftovers == ([], [])
+
+
+@pytest.mark.slow
 def test_broken_submissions_are_graded_with_a_reason_in_their_feedback(graded):
     course = graded[0]
     reasons = {
