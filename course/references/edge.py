@@ -168,9 +168,11 @@ _MODELFILE_EDGE_CASES = [
 def choose_runtime(results: Sequence, max_exact_match_drop: float = 0.0):
     """The runtime to deploy, from measurements whose first entry is the reference (PyTorch fp32).
 
-    A runtime qualifies when it keeps the task (exact-match within ``max_exact_match_drop`` of the best)
-    and generates more tokens/s than the reference. The smallest qualifying file wins, a tie in size
-    goes to the faster one; when none qualifies, the reference stays.
+    A runtime qualifies when it keeps the task (exact-match at least the best of all ``results``, the
+    reference's included, minus ``max_exact_match_drop``) and generates strictly more tokens/s than the
+    reference. The smallest qualifying file wins, a tie in size goes to the faster one, and a tie in both to
+    the one that comes first in ``results`` (``min`` keeps the first of equal keys); when none qualifies, the
+    reference stays.
     """
     if not results:
         raise ValueError("results is empty; run benchmark(...) first.")
@@ -187,7 +189,7 @@ def choose_runtime(results: Sequence, max_exact_match_drop: float = 0.0):
 
 
 def choose_deployment(results: Sequence, max_drop: float = 0.0) -> str:
-    """The name of :func:`choose_runtime`'s choice."""
+    """The name of :func:`choose_runtime`'s choice, with every tie rule the exercise states."""
     return choose_runtime(results, max_drop).name
 
 
@@ -227,6 +229,7 @@ _CHOOSE_EDGE_CASES = [
     call([_BASE, _record("ORT int8", 1000, 90.0, 0.90)]),  # slower than the reference: nothing qualifies
     call([_BASE, _record("x", 1000, 100.0, 0.9)]),  # as fast is not faster
     call([_BASE, _record("slower", 1000, 200.0, 0.9), _record("faster", 1000, 300.0, 0.9)]),  # same size
+    call([_BASE, _record("first", 1000, 200.0, 0.9), _record("second", 1000, 200.0, 0.9)]),  # and same speed
     call([_record("ref", 4000, 100.0, 0.5), _record("small", 1000, 200.0, 0.9)]),  # the best need not be the ref
     call([_record("only", 10, 1.0, 0.0)]),
 ]
@@ -309,6 +312,8 @@ rows_ = [base, _r("ORT fp32", 4000, 300.0, 0.90), _r("ORT int8", 1000, 250.0, 0.
 assert choose_deployment(rows_) == "ORT fp32", "int8 lost 10 points: not allowed with max_drop=0"
 assert choose_deployment(rows_, max_drop=0.10) == "ORT int8", "the smallest that qualifies, even if not the fastest"
 assert choose_deployment([base, _r("ORT int8", 1000, 90.0, 0.90)]) == "PyTorch fp32", "slower than the reference"
+_twins = [base, _r("first", 1000, 200.0, 0.90), _r("second", 1000, 200.0, 0.90)]
+assert choose_deployment(_twins) == "first", "same size and the same tokens/s: the one that comes first in results"
 """
 
 
@@ -333,8 +338,9 @@ EXERCISES = [
         target="export_onnx",
         points=2,
         about=(
-            "exports tiny models it builds itself (other seeds and vocabularies), runs your files in ONNX Runtime on "
-            "batch sizes and lengths it draws, and compares names and logits with the course's export."
+            "exports tiny models it builds itself (other seeds and vocabularies), takes the files your call writes "
+            "(model.onnx and any external data beside it, 2 MB at most), runs them in ONNX Runtime in its own "
+            "process on batch sizes and lengths it draws, and compares names and logits with the course's export."
         ),
         tests=_EXPORT_ONNX_TESTS,
         reference=export_onnx,
@@ -342,14 +348,16 @@ EXERCISES = [
         edge_cases=_EXPORT_EDGE_CASES,
         compare=close(rtol=1e-4, atol=1e-4),
         driver="course.lessons.edge.drivers:onnx_export",
+        grader_step="course.lessons.edge.drivers:onnx_export_run",
     ),
     Exercise(
         grade_id="test-quantize-int8",
         target="quantize_int8",
         points=2,
         about=(
-            "quantises one-MatMul models it builds itself, and compares the operators, the stored weight types and "
-            "the outputs of your file with the course's."
+            "quantises one-MatMul models it builds itself, takes the file your call writes, and compares its "
+            "operators, stored weight types and outputs (run in ONNX Runtime in the grader's own process) with "
+            "the course's."
         ),
         tests=_QUANTIZE_INT8_TESTS,
         reference=quantize_int8,
@@ -357,6 +365,7 @@ EXERCISES = [
         edge_cases=_QUANTIZE_EDGE_CASES,
         compare=close(rtol=1e-5, atol=1e-5),
         driver="course.lessons.edge.drivers:int8_quantisation",
+        grader_step="course.lessons.edge.drivers:int8_quantisation_run",
     ),
     Exercise(
         grade_id="test-modelfile",
@@ -371,7 +380,8 @@ EXERCISES = [
         cases=_modelfile_cases,
         edge_cases=_MODELFILE_EDGE_CASES,
         compare=EXACT,
-        driver="course.lessons.edge.drivers:modelfile_parsed",
+        driver="course.lessons.edge.drivers:modelfile",
+        grader_step="course.lessons.edge.drivers:modelfile_parsed",
     ),
     Exercise(
         grade_id="test-choose-deployment",

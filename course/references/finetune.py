@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from course.grading.exercise import Exercise, call, close
 from course.lessons.finetune.instructions import Example, format_prompt, parse_prompt
@@ -78,12 +79,38 @@ def _lora_count_cases(rng: random.Random) -> list[dict]:
         cases.append(call(config, rng.choice([1, 2, 4, 8, 16, 32, 64, rng.randint(1, 128)])))
     cases.append(call(dict(_PHI35_MINI, num_key_value_heads=rng.choice([4, 8, 16])), rng.randint(1, 64)))
     cases.append(call(dict(_PHI35_MINI, num_hidden_layers=rng.randint(1, 8)), rng.randint(1, 64)))
+    cases += [call(_beyond_any_library_config(rng), rng.randint(1, 128)) for _ in range(2)]
     return cases
 
 
+def _beyond_any_library_config(rng: random.Random) -> dict:
+    """A Phi-3 config far larger than any real model (a hidden size over 2**32), whose fused ``qkv_proj`` weight
+    holds more than 2**63 entries: the formula counts its LoRA parameters exactly in Python's integers, while
+    building the model with transformers and wrapping it with peft to count, even on PyTorch's meta device,
+    fails (no tensor holds 2**63 entries). Composing library code does not answer the exercise."""
+    heads = rng.choice([16, 32, 64])
+    kv_heads = rng.choice([h for h in (1, 2, 4, 8, 16) if heads % h == 0] + [heads])
+    hidden = heads * (2**28 + rng.randint(0, 2**20))
+    intermediate = hidden * rng.choice([2, 4]) + rng.randint(0, 999)
+    return _phi3_config(hidden, intermediate, heads, kv_heads, rng.randint(1, 48))
+
+
 _TINY = _phi3_config(8, 16, 2, 2, 1)
+_HUGE = _phi3_config(2**33, 2**34, 2, 2, 1)  # the visible test's config beyond 2**63 weights
 
 # ---------------------------------------------------------------- exercise 2: a LoRA layer
+
+
+def _require_linear_layer(base: object) -> None:
+    """Raise TypeError unless ``base`` is a module with ``nn.Linear``'s attributes, as a LoRA layer needs."""
+    from torch import nn
+
+    missing = [name for name in ("in_features", "out_features", "weight", "bias") if not hasattr(base, name)]
+    if not isinstance(base, nn.Module) or missing:
+        raise TypeError(
+            f"LoRALinear wraps a linear layer (in_features, out_features, weight, bias), not "
+            f"{type(base).__name__}" + (f", which lacks {', '.join(missing)}." if missing else ".")
+        )
 
 
 def _lora_class():
@@ -91,18 +118,19 @@ def _lora_class():
     from torch import nn
 
     class LoRALinear(nn.Module):
-        """A frozen ``nn.Linear`` plus a trainable rank-``r`` update scaled by ``alpha / r``.
+        """A frozen linear layer plus a trainable rank-``r`` update scaled by ``alpha / r``.
 
-        ``forward`` computes ``base(x) + (alpha / r) * x A^T B^T`` where ``A`` is ``r x in_features``
-        (random) and ``B`` is ``out_features x r`` (zeros), so the layer starts out equal to ``base``; only
-        ``A`` and ``B`` train; ``merge()`` folds the update into one ``nn.Linear`` with weight
-        ``W + (alpha / r) B A``.
+        The base is any linear layer with ``nn.Linear``'s attributes: ``in_features``, ``out_features``,
+        ``weight`` (``out_features x in_features``) and ``bias`` (or None), computing ``x W^T + b``; an
+        ``nn.Linear`` is one. ``forward`` computes ``base(x) + (alpha / r) * x A^T B^T`` where ``A`` is
+        ``r x in_features`` (random) and ``B`` is ``out_features x r`` (zeros), so the layer starts out equal
+        to ``base``; only ``A`` and ``B`` train; ``merge()`` folds the update into one new ``nn.Linear`` with
+        weight ``W + (alpha / r) B A``, leaving the base as it was.
         """
 
-        def __init__(self, base: nn.Linear, r: int, alpha: float | None = None) -> None:
+        def __init__(self, base: Any, r: int, alpha: float | None = None) -> None:  # any layer with those attributes
             super().__init__()
-            if not isinstance(base, nn.Linear):
-                raise TypeError(f"LoRALinear wraps an nn.Linear, not {type(base).__name__}.")
+            _require_linear_layer(base)
             if not 1 <= r <= min(base.in_features, base.out_features):
                 raise ValueError(
                     f"rank r={r} must be between 1 and min(in_features, out_features) = "
@@ -148,6 +176,8 @@ LoRALinear = _lora_class()
 
 
 def _lora_layer_case(rng: random.Random, d_in: int, d_out: int, r: int, alpha: float, bias: bool) -> dict:
+    """A case of ``course.lessons.finetune.drivers.lora_layer``: the base's weights at build time, the ones
+    loaded into it afterwards, the new A and B, and an input."""
     import torch
 
     generator = torch.Generator().manual_seed(rng.getrandbits(32))
@@ -156,6 +186,8 @@ def _lora_layer_case(rng: random.Random, d_in: int, d_out: int, r: int, alpha: f
         return torch.randn(*shape, generator=generator)
 
     return {
+        "weight_at_build": draw(d_out, d_in) / d_in**0.5,
+        "bias_at_build": draw(d_out) if bias else None,
         "weight": draw(d_out, d_in) / d_in**0.5,
         "bias": draw(d_out) if bias else None,
         "r": r,
@@ -179,7 +211,8 @@ def _lora_layer_cases(rng: random.Random) -> list[dict]:
 def _lora_layer_edge_cases() -> list[dict]:
     rng = random.Random("lora-layer-edge")
     return [
-        _lora_layer_case(rng, 20, 12, 4, 8.0, True),  # the visible test's layer
+        _lora_layer_case(rng, 3, 2, 2, 4.0, True),  # the visible test's layer
+        _lora_layer_case(rng, 20, 12, 4, 8.0, True),
         _lora_layer_case(rng, 20, 12, 3, 3.0, False),  # no bias: the merged layer has none either
         _lora_layer_case(rng, 6, 5, 2, 2.0, True),
         _lora_layer_case(rng, 1, 1, 1, 1.0, True),  # the smallest layer
@@ -275,23 +308,45 @@ phi = load_config("phi-3.5-mini")
 # per layer: qkv 3072 -> 9216, o 3072 -> 3072, gate_up 3072 -> 16384, down 8192 -> 3072; 32 layers
 assert phi3_lora_parameters(phi, 16) == 32 * 16 * (12288 + 6144 + 19456 + 11264), "Phi-3.5-mini at r = 16"
 assert phi3_lora_parameters(phi, 8) == 8 * phi3_lora_parameters(phi, 1), "the count grows linearly with r"
+huge = dict(tiny, hidden_size=2**33, intermediate_size=2**34)  # every width 2**30 times tiny's: over 2**63 weights
+assert phi3_lora_parameters(huge, 1) == 2**30 * 112, "count in Python's integers: no library builds this model"
 """
 
 _MYLORALINEAR_TESTS = r"""
+class LinearMap(nn.Module):  # a linear layer that is no nn.Linear, as the grader's are: x W^T + b
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.out_features, self.in_features = weight.shape
+        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
 torch.manual_seed(1)
-base_layer = nn.Linear(20, 12)
-mine = MyLoRALinear(base_layer, r=4, alpha=8)
-x = torch.randn(5, 20)
+base_layer = LinearMap(torch.randn(2, 3), torch.randn(2))
+mine = MyLoRALinear(base_layer, r=2, alpha=4)
+x = torch.tensor([[1.0, 2.0, 3.0]])
 assert torch.allclose(mine(x), base_layer(x)), "with B = 0 the layer must start equal to the base layer"
-assert mine.lora_A.shape == (4, 20) and mine.lora_B.shape == (12, 4), "A is r x in, B is out x r"
+assert mine.lora_A.shape == (2, 3) and mine.lora_B.shape == (2, 2), "A is r x in, B is out x r"
+assert mine.lora_A.abs().sum() > 0 and mine.lora_B.abs().sum() == 0, "A starts random, B at zero"
 n_trainable = sum(p.numel() for p in mine.parameters() if p.requires_grad)
-assert n_trainable == 4 * (20 + 12), f"only A and B train: expected {4 * 32}, got {n_trainable}"
+assert n_trainable == 2 * (3 + 2), f"only A and B train: expected 10, got {n_trainable}"
+# as the grader does: new weights into the base, new lora_A and lora_B (read them when called, not in __init__)
 with torch.no_grad():
-    mine.lora_B.normal_()
-expected = base_layer(x) + 2.0 * x @ (mine.lora_B @ mine.lora_A).T
-assert torch.allclose(mine(x), expected, atol=1e-5), "forward: base(x) + (alpha / r) * x A^T B^T"
+    base_layer.weight.copy_(torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]))
+    base_layer.bias.copy_(torch.tensor([0.5, -0.5]))
+mine.lora_A = nn.Parameter(torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+mine.lora_B = nn.Parameter(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+# by hand, x = (1, 2, 3): W x + b = (1 + 6 + 0.5, 2 - 3 - 0.5) = (7.5, -1.5), A x = (1, 2), B A x = (1, 1 + 2) = (1, 3),
+# and alpha / r = 4 / 2 = 2: the output is (7.5 + 2 * 1, -1.5 + 2 * 3) = (9.5, 4.5)
+assert torch.allclose(mine(x), torch.tensor([[9.5, 4.5]])), "forward: base(x) + (alpha / r) * x A^T B^T"
 merged_mine = mine.merge()
-assert isinstance(merged_mine, nn.Linear) and torch.allclose(merged_mine(x), mine(x), atol=1e-5)
+assert isinstance(merged_mine, nn.Linear), "merge returns a new nn.Linear"
+# B A = [[1, 0, 0], [1, 1, 0]], so W + 2 B A = [[1 + 2, 0, 2], [0 + 2, 1 + 2, -1]] = [[3, 0, 2], [2, 3, -1]]
+assert torch.allclose(merged_mine.weight, torch.tensor([[3.0, 0.0, 2.0], [2.0, 3.0, -1.0]])), "merged: W + 2 B A"
+assert merged_mine.bias is not None and torch.allclose(merged_mine.bias, torch.tensor([0.5, -0.5])), "keep the bias"
+assert torch.equal(base_layer.weight, torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])), "merge leaves base as it was"
 """
 
 _INSTRUCTION_LABELS_TESTS = r"""
@@ -318,7 +373,8 @@ EXERCISES = [
         points=2,
         about=(
             "calls your function on Phi-3 configs it draws itself (other sizes, grouped-query attention, more or "
-            "fewer layers), and compares with the course's count."
+            "fewer layers, some far larger than any real model, whose layers hold more than 2**63 weights), and "
+            "compares with the course's count."
         ),
         tests=_PHI3_LORA_PARAMETERS_TESTS,
         reference=phi3_lora_parameters,
@@ -330,6 +386,7 @@ EXERCISES = [
             call(_PHI35_MINI, 16),
             call(dict(_PHI35_MINI, num_key_value_heads=8), 4),  # keys and values use the kv heads
             call(dict(_PHI35_MINI, num_hidden_layers=3), 2),
+            call(_HUGE, 1),
         ],
     ),
     Exercise(
@@ -337,8 +394,10 @@ EXERCISES = [
         target="MyLoRALinear",
         points=3,
         about=(
-            "builds your layer around linear layers it draws itself (with and without bias), sets lora_A and lora_B, "
-            "and compares outputs, trainable parameters, merging and gradients with the course's."
+            "builds your layer around linear layers it draws itself (with and without bias; like the LinearMap "
+            "below, they are no nn.Linear), loads new weights into the base and new lora_A and lora_B, and compares "
+            "outputs, trainable parameters, gradients, the merged layer's weights and the base after merging with "
+            "the course's."
         ),
         tests=_MYLORALINEAR_TESTS,
         reference=LoRALinear,

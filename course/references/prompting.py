@@ -242,10 +242,22 @@ assert _tf[0] < _tf[1] < 3 * _tf[0], "more occurrences score higher, but with di
 
 _COST_PER_1000_REQUESTS_TESTS = r"""
 _prompt, _answer = "Route this ticket: my card was declined.", "billing"
-_n_in, _n_out = count_tokens(_prompt, "tekken"), count_tokens(_answer, "tekken")
-_expected = 1000 * (_n_in * 2.0 + _n_out * 8.0) / 1e6
-assert abs(cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, 8.0) - _expected) < 1e-12
-assert cost_per_1000_requests("", "", "tekken", 2.0, 8.0) == 0
+# Tekken reads the prompt as 9 tokens ("Route", " this", " ticket", ":", " my", " card", " was", " declined", ".")
+# and the answer as 2 ("b", "illing"): one request costs 9 x $2 + 2 x $8 = $34 per million, so 1,000 cost $0.034
+assert abs(cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, 8.0) - 0.034) < 1e-12, "9 and 2 tokens at $2 and $8"
+# the output rate prices the answer: with the rates swapped, 9 x $8 + 2 x $2 = $76 per million requests
+assert abs(cost_per_1000_requests(_prompt, _answer, "tekken", 8.0, 2.0) - 0.076) < 1e-12, "input and output rates"
+_korean = "노트가 휴대폰과 노트북 사이에서 동기화되지 않아요."
+# the count depends on the tokenizer: Tekken reads this sentence as 16 tokens, Mistral 7B v0.3's tokenizer as 35
+assert abs(cost_per_1000_requests(_korean, "", "tekken", 1.0, 0.0) - 0.016) < 1e-12, "16 Tekken tokens at $1"
+assert abs(cost_per_1000_requests(_korean, "", "mistral-7b-v0.3", 1.0, 0.0) - 0.035) < 1e-12, "use the tokenizer given"
+assert cost_per_1000_requests("", "", "tekken", 2.0, 8.0) == 0, "no tokens cost nothing"
+try:
+    cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, -8.0)
+except ValueError:
+    pass
+else:
+    raise AssertionError("a negative rate must raise ValueError")
 """
 
 _BREAK_EVEN_VOLUME_TESTS = r"""

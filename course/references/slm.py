@@ -74,6 +74,23 @@ def _random_config(rng: random.Random, small: bool) -> dict[str, Any]:
     return config
 
 
+def _beyond_any_library_config(rng: random.Random) -> dict[str, Any]:
+    """A dense decoder config far larger than any real model: a hidden size and a vocabulary of over 2**32 each, so
+    the embedding matrix alone holds more than 2**63 entries. The formula counts it exactly in Python's integers;
+    building the model with a library to count its parameters, even on PyTorch's meta device, fails (no tensor
+    holds 2**63 entries), so composing library code does not answer the exercise."""
+    heads = rng.choice([16, 32, 64])
+    width = 2**28 + rng.randint(0, 2**20)
+    config = dict(_random_config(rng, small=False), num_attention_heads=heads, hidden_size=heads * width)
+    config["vocab_size"] = 2**32 + rng.randint(0, 2**32)
+    config["intermediate_size"] = config["hidden_size"] * rng.choice([2, 3, 4]) + rng.randint(0, 64)
+    if config.get("num_key_value_heads"):
+        config["num_key_value_heads"] = rng.choice([k for k in (1, 2, 4, 8, heads) if heads % k == 0])
+    if config.get("head_dim"):
+        config["head_dim"] = rng.choice([width, 2**27, 2**29])
+    return config
+
+
 def _real_configs(rng: random.Random, k: int) -> list[dict[str, Any]]:
     from course.models.configs import load_config
 
@@ -84,6 +101,7 @@ def _count_cases(rng: random.Random) -> list[dict]:
     configs = _real_configs(rng, 3)
     configs += [_random_config(rng, small=True) for _ in range(6)]
     configs += [_random_config(rng, small=False) for _ in range(8)]
+    configs += [_beyond_any_library_config(rng) for _ in range(2)]
     rng.shuffle(configs)
     return [call(config) for config in configs]
 
@@ -103,6 +121,7 @@ _COUNT_EDGE = [
     call(dict(TOY_CONFIG, tie_word_embeddings=False)),
     call({key: value for key, value in TOY_CONFIG.items() if key != "num_key_value_heads"}),  # no GQA
     call(dict(TOY_CONFIG, head_dim=6)),
+    call(dict(TOY_CONFIG, vocab_size=10 * 2**31, hidden_size=4 * 2**31)),  # the visible test's huge toy
 ]
 
 
@@ -220,6 +239,8 @@ toy = {"vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1, "num_attentio
 assert count_dense_parameters(toy) == 196, count_dense_parameters(toy)
 assert count_dense_parameters(dict(toy, tie_word_embeddings=False)) == 236
 assert count_dense_parameters(load_config("mistral-7b")) == 7_248_023_552, "Mistral 7B, from its config"
+huge = dict(toy, vocab_size=10 * 2**31, hidden_size=4 * 2**31)  # far beyond 2**63: Python's integers, exactly
+assert count_dense_parameters(huge) == 405_828_369_853_538_369_536, count_dense_parameters(huge)
 """
 
 _KV_CACHE_SIZE_TESTS = r"""
@@ -253,7 +274,8 @@ EXERCISES = [
         points=3,
         about=(
             "calls your function on configs it draws itself (the course's dense models and random ones, with and "
-            "without GQA, head_dim and tied embeddings) and compares with the reference."
+            "without GQA, head_dim and tied embeddings, some far larger than any real model, with counts beyond "
+            "2**63) and compares with the reference."
         ),
         tests=_COUNT_DENSE_PARAMETERS_TESTS,
         reference=count_dense_parameters,

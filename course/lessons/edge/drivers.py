@@ -1,8 +1,12 @@
 """How the grader exercises lesson 06's exercises, the same way on the student's code and on the reference.
 
 ``greedy_session`` hands the greedy loop a scripted session built from plain data; ``onnx_export`` exports a tiny
-model built from the case and runs the file; ``int8_quantisation`` quantises a one-MatMul file and inspects and runs
-what was written; ``modelfile_parsed`` parses a Modelfile as Ollama reads it.
+model built from the case; ``int8_quantisation`` quantises a one-MatMul file; ``modelfile`` asks for a Modelfile.
+
+Whatever runs in the kernel, this module included, the student's solution cell can replace. So the three file
+drivers hand back what the student's code wrote (the files' bytes, the Modelfile's text), and the grader step
+named beside each (``onnx_export_run``, ``int8_quantisation_run``, ``modelfile_parsed``) runs, inspects or parses
+it in the grader's own process (ONNX files in a child process with limits: ``onnx_check``).
 """
 
 from __future__ import annotations
@@ -44,24 +48,29 @@ def greedy_session(target, case: dict) -> dict:
     return {"new": new, "fed": session.fed}
 
 
-def _run_onnx(path: Path, feeds: list[np.ndarray]) -> dict:
-    """What an ONNX file computes: its input and output names, and its first output on each of ``feeds``."""
-    import onnxruntime as ort
+#: The most an ONNX driver hands back (bytes, all files together): several times the course's export of its tiny
+#: models, and little enough that an exercise's five cases, base64-encoded, fit what a kernel may hand back
+#: (``course.grading.probe.RESULT_BYTES``).
+MAX_HANDED_BACK_BYTES = 2_000_000
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.log_severity_level = 1, 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    first = session.get_inputs()[0].name
-    return {
-        "inputs": [value.name for value in session.get_inputs()],
-        "outputs": [value.name for value in session.get_outputs()],
-        "results": [session.run(None, {first: feed})[0] for feed in feeds],
-    }
+
+def _files(folder: Path, leave_out: tuple[str, ...] = ()) -> dict | None:
+    """The regular files in ``folder`` (the file written and its external data), as data; None when they are
+    more than ``MAX_HANDED_BACK_BYTES``."""
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.name in leave_out or path.is_symlink() or not path.is_file():
+            continue
+        files[path.name] = path.read_bytes()
+        if sum(map(len, files.values())) > MAX_HANDED_BACK_BYTES:
+            return None
+    return files
 
 
 def onnx_export(target, case: dict) -> dict:
-    """``target(model, path)`` on a tiny Phi-3 model built from the case (seed, width, vocabulary), then the file
-    run in ONNX Runtime on prompts of other batch sizes and lengths than any example: names and logits."""
+    """``target(model, path)`` on a tiny Phi-3 model built from the case (seed, width, vocabulary); hands back
+    the files it wrote (``model.onnx`` and any external data beside it). The grader runs them itself
+    (:func:`onnx_export_run`): nothing in this kernel decides whether the export works."""
     import tempfile
 
     from course.models.tiny import build_tiny
@@ -76,46 +85,89 @@ def onnx_export(target, case: dict) -> dict:
         num_attention_heads=4,
         num_key_value_heads=4,
     ).to("cpu")
-    rng = np.random.default_rng(case["seed"])
-    feeds = [rng.integers(0, case["vocab"], size=shape, dtype=np.int64) for shape in case["shapes"]]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.onnx"
         target(model, path)
         if not path.is_file():
             return {"written": False}
-        return {"written": True, **_run_onnx(path, feeds)}
+        files = _files(Path(folder))
+    return {"written": True, "too_large": True} if files is None else {"written": True, "files": files}
+
+
+def _ran(handed_back: object, model: str, feeds: list[np.ndarray]) -> dict:
+    """What the files a driver handed back compute (:func:`course.lessons.edge.onnx_check.run_files`), in a
+    child process of the grader; what a driver handed back without files stays as it is."""
+    from course.lessons.edge.onnx_check import run_files
+
+    if not isinstance(handed_back, dict) or not isinstance(handed_back.get("files"), dict):
+        return handed_back if isinstance(handed_back, dict) else {"written": None}
+    return {"written": True, **run_files(handed_back["files"], model, feeds)}
+
+
+def onnx_export_run(case: dict, handed_back: object) -> dict:
+    """Grader step of ``onnx_export``: the exported file run in ONNX Runtime, in a child process of the grader,
+    on prompts of other batch sizes and lengths than any example: its input and output names and its logits."""
+    rng = np.random.default_rng(case["seed"])
+    feeds = [rng.integers(0, case["vocab"], size=shape, dtype=np.int64) for shape in case["shapes"]]
+    ran = _ran(handed_back, "model.onnx", feeds)
+    return {key: ran[key] for key in ("written", "too_large", "runs", "inputs", "outputs", "results") if key in ran}
 
 
 def int8_quantisation(target, case: dict) -> dict:
-    """``target(source, target_path)`` on a one-MatMul ONNX file built from the case: the operators and the weight
-    types of the file it writes, and what that file computes on one input."""
+    """``target(source, target_path)`` on a one-MatMul ONNX file built from the case; hands back the files it
+    wrote (``model.int8.onnx`` and any external data), which the grader inspects and runs itself
+    (:func:`int8_quantisation_run`)."""
     import tempfile
-
-    import onnx
 
     from course.lessons.edge.sweep import matmul_model
 
-    rng = np.random.default_rng(case["seed"])
-    feed = rng.standard_normal((case["tokens"], case["size"])).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
         source, written = Path(folder) / "model.onnx", Path(folder) / "model.int8.onnx"
         matmul_model(case["size"], source, seed=case["seed"])
         target(source, written)
         if not written.is_file():
             return {"written": False}
-        model = onnx.load(str(written))
-        stored = sorted({onnx.helper.tensor_dtype_to_np_dtype(t.data_type).name for t in model.graph.initializer})
-        ops = sorted({node.op_type for node in model.graph.node})
-        ran = _run_onnx(written, [feed])
-    return {"written": True, "ops": ops, "stored_types": stored, "result": ran["results"][0]}
+        files = _files(Path(folder), leave_out=(source.name,))
+    return {"written": True, "too_large": True} if files is None else {"written": True, "files": files}
 
 
-def modelfile_parsed(target, case: dict) -> dict:
-    """``target(gguf_file, instruction)``, a Modelfile's text, parsed the way Ollama reads it: the weights it names,
-    the prompt its TEMPLATE renders for a few user texts, and its temperature and stop strings."""
+def int8_quantisation_run(case: dict, handed_back: object) -> dict:
+    """Grader step of ``int8_quantisation``: the operators and the stored weight types of the file written, and
+    what it computes on one input, read and run in a child process of the grader."""
+    rng = np.random.default_rng(case["seed"])
+    feed = rng.standard_normal((case["tokens"], case["size"])).astype(np.float32)
+    ran = _ran(handed_back, "model.int8.onnx", [feed])
+    if ran.get("runs") is not True or not isinstance(handed_back, dict):
+        return {key: ran[key] for key in ("written", "too_large", "runs") if key in ran}
+    return {"written": True, **_inspected(handed_back["files"]["model.int8.onnx"]), "result": ran["results"][0]}
+
+
+def _inspected(data: bytes) -> dict:
+    """The operator types of an ONNX file's graph and the element types of its stored weights, read as data
+    (a protobuf message, size-capped by the driver; nothing runs)."""
+    import onnx
+
+    graph = onnx.ModelProto.FromString(data).graph
+    return {
+        "ops": sorted({node.op_type for node in graph.node}),
+        "stored_types": sorted({onnx.helper.tensor_dtype_to_np_dtype(t.data_type).name for t in graph.initializer}),
+    }
+
+
+def modelfile(target, case: dict) -> dict:
+    """``target(gguf_file, instruction)``: the Modelfile's text, handed back as it is for the grader to parse
+    (:func:`modelfile_parsed`)."""
+    text = target(case["gguf_file"], case["instruction"])
+    return {"text": text if isinstance(text, str) else None}
+
+
+def modelfile_parsed(case: dict, handed_back: object) -> dict:
+    """Grader step of ``modelfile``: the text parsed the way Ollama reads it, in the grader's process: the
+    weights it names, the prompt its TEMPLATE renders for a few user texts, and its temperature and stop
+    strings."""
     from course.lessons.edge.ollama import parse_modelfile, render_template
 
-    text = target(case["gguf_file"], case["instruction"])
+    text = handed_back.get("text") if isinstance(handed_back, dict) else None
     if not isinstance(text, str):
         return {"text": False}
     parsed = parse_modelfile(text)

@@ -127,6 +127,7 @@ def test_export_onnx_wrong_answers_fail():
         assert not _verdict("test-export-onnx", wrong), wrong.__name__
 
 
+@pytest.mark.slow  # the grader runs each written file in a child process
 def test_quantize_int8_wrong_answers_fail():
     import shutil
 
@@ -140,6 +141,124 @@ def test_quantize_int8_wrong_answers_fail():
 
     for wrong in (unsigned, copies):
         assert not _verdict("test-quantize-int8", wrong), wrong.__name__
+
+
+def _graded_after_patching(grade_id, candidate, patches, seed=11):
+    """(passed, line) of ``candidate`` when the solution cell also replaced ``patches`` ({(module, name): value})
+    in the kernel: the driver runs with them in place, the grader (its own process, unpatched) compares."""
+    check = exercises(LESSON)[grade_id].check(seed)
+    with pytest.MonkeyPatch.context() as kernel:
+        for (module, name), value in patches.items():
+            kernel.setattr(module, name, value, raising=False)
+        observed = [encode(observe(check.driver, candidate, decode(case))) for case in check.cases]
+    return check.verdict(observed)
+
+
+@pytest.mark.slow  # exports a tiny model for each case
+def test_export_saved_with_torch_and_a_patched_kernel_helper_earns_nothing():
+    """The reported attack: ``torch.save`` instead of an export, and the kernel-side helpers that used to run the
+    file replaced from the solution cell (here: everything an ONNX check in the kernel could call answers as a
+    good export would). The driver hands back the file; the grader runs it in its own process: nothing earned."""
+    import torch
+
+    from course.lessons.edge import drivers as edge_drivers
+    from course.lessons.edge import onnx_check
+
+    def pickled(model, path):
+        torch.save(model.state_dict(), path)
+
+    def looks_exported(files, model, feeds):
+        return {"runs": True, "inputs": ["input_ids"], "outputs": ["logits"], "results": list(feeds)}
+
+    patches = {(onnx_check, "run_files"): looks_exported, (edge_drivers, "_run_onnx"): looks_exported}
+    passed, line = _graded_after_patching("test-export-onnx", pickled, patches)
+    assert not passed, line
+
+
+@pytest.mark.slow  # exports a tiny model for each case
+def test_an_export_with_its_weights_beside_it_earns_the_points():
+    """torch.onnx.export(..., f=path) writes the weights to model.onnx.data beside the graph: the driver hands
+    back both files and the grader runs them as one model."""
+    import torch
+
+    from course.lessons.edge.export import logits_only
+
+    def external_data(model, path):
+        dims = {0: torch.export.Dim("batch", min=1, max=1024), 1: torch.export.Dim("sequence", min=2, max=4096)}
+        example = (torch.zeros((2, 8), dtype=torch.int64),)
+        torch.onnx.export(logits_only(model), example, str(path), dynamo=True, input_names=["input_ids"],
+                          output_names=["logits"], dynamic_shapes={"input_ids": dims})  # fmt: skip
+
+    assert _verdict("test-export-onnx", external_data)
+
+
+@pytest.mark.slow  # the grader runs each written file in a child process
+def test_a_copied_file_with_a_patched_kernel_earns_nothing():
+    import shutil
+
+    from course.lessons.edge import onnx_check
+
+    def copies(source, target):
+        shutil.copyfile(source, target)
+
+    def looks_quantised(files, model, feeds):
+        return {"runs": True, "ops": ["DynamicQuantizeLinear", "MatMulInteger"], "stored_types": ["int8"]}
+
+    passed, line = _graded_after_patching("test-quantize-int8", copies, {(onnx_check, "run_files"): looks_quantised})
+    assert not passed, line
+
+
+def test_a_modelfile_is_parsed_by_the_grader_not_by_the_kernel():
+    """Replacing the kernel's Modelfile parser so that any text reads as the course's earns nothing: the grader
+    parses the text the student's function returned."""
+    from course.lessons.edge import ollama
+
+    def nothing_useful(gguf_file, instruction):
+        return "FROM ./elsewhere.gguf"
+
+    reads_as_the_course = ollama.parse_modelfile(references.modelfile("task-model.q8_0.gguf", "Say this ."))
+    patches = {(ollama, "parse_modelfile"): lambda text: reads_as_the_course}
+    passed, line = _graded_after_patching("test-modelfile", nothing_useful, patches)
+    assert not passed, line
+
+
+@pytest.mark.slow  # starts a child process per file
+def test_the_grader_runs_handed_back_files_within_limits(tmp_path):
+    """A file is data until the grader's child runs it: not ONNX, a graph that asks for 40 GB, or weights named
+    outside its folder do not run (and do not harm the grader); a plain one-MatMul file does."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from course.lessons.edge.onnx_check import run_files
+    from course.lessons.edge.sweep import matmul_model
+
+    feed = np.ones((2, 8), dtype=np.float32)
+    good = matmul_model(8, tmp_path / "good.onnx").read_bytes()
+    ran = run_files({"model.onnx": good}, "model.onnx", [feed])
+    assert ran["runs"] is True and ran["results"][0].shape == (2, 8)
+
+    one = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    hog = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["shape"], ["Y"], value=one)],
+        "hog", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 8])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("shape", TensorProto.INT64, [1], [10**10])],
+    )  # fmt: skip
+    elsewhere = onnx.load_from_string(good)
+    weight = elsewhere.graph.initializer[0]
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "/etc/hostname"), ("offset", "0"), ("length", "256")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    for files in (
+        {"model.onnx": b"not an ONNX file"},
+        {"model.onnx": helper.make_model(hog).SerializeToString()},
+        {"model.onnx": elsewhere.SerializeToString()},
+        {"../model.onnx": good},
+        {"model.onnx": "text, not bytes"},
+    ):
+        assert run_files(files, "model.onnx", [feed]) == {"runs": False}, list(files)
 
 
 # -- exercise 4: the Modelfile -----------------------------------------------------------------------------

@@ -175,3 +175,45 @@ def test_cases_are_plain_data_and_repeat_with_the_seed():
     for exercise in EXERCISES.values():
         assert exercise.draw(11) == exercise.draw(11)
         assert 10 <= len(exercise.cases(random.Random(0))) <= 30
+
+
+# ---------------------------------------------------------------- the visible tests
+
+
+def _rates_swapped(prompt, answer, tokenizer, input_rate, output_rate):
+    return cost_per_1000_requests(prompt, answer, tokenizer, output_rate, input_rate)
+
+
+def _negative_rates_accepted(prompt, answer, tokenizer, input_rate, output_rate):  # a cost instead of an error
+    if min(input_rate, output_rate) < 0:
+        return 0.0
+    return cost_per_1000_requests(prompt, answer, tokenizer, input_rate, output_rate)
+
+
+def _visible_tests_pass(grade_id, **names) -> bool:
+    """Whether the test cell's visible checks pass with ``names`` defined, run as the notebook runs them."""
+    try:
+        exec(EXERCISES[grade_id].tests, {"math": math, **names})
+    except Exception:  # an assertion, or a wrong answer's own error: either way the student sees a failure
+        return False
+    return True
+
+
+def test_the_cost_visible_tests_hold_no_alternative_solution_and_still_catch_wrong_answers():
+    """A visible test that computes the cost with ``count_tokens`` (as it once did) hands the student the whole
+    function to paste; the visible tests check small cases worked out by hand, with the token counts written
+    out, and still fail each typical mistake."""
+    tests = EXERCISES["test-cost-per-1000"].tests
+    for solution_part in ("count_tokens", "encode(", "1e6", "1_000_000", "1000000", "/ 1000"):
+        assert solution_part not in tests, solution_part
+    assert _visible_tests_pass("test-cost-per-1000", cost_per_1000_requests=cost_per_1000_requests)
+    for wrong in (_one_tokenizer, _per_request, _characters, _rates_swapped, _negative_rates_accepted):
+        assert not _visible_tests_pass("test-cost-per-1000", cost_per_1000_requests=wrong), wrong.__name__
+
+
+def test_the_worked_token_counts_are_the_tokenizers_own():
+    """The counts the visible test writes out as literals are what the course's tokenizers give."""
+    assert count_tokens("Route this ticket: my card was declined.", "tekken") == 9
+    assert count_tokens("billing", "tekken") == 2
+    korean = "노트가 휴대폰과 노트북 사이에서 동기화되지 않아요."
+    assert (count_tokens(korean, "tekken"), count_tokens(korean, "mistral-7b-v0.3")) == (16, 35)

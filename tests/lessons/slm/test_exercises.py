@@ -74,6 +74,28 @@ def test_the_grader_draws_configs_pytorch_agrees_with():
         assert count_dense_parameters(config) == sum(p.numel() for p in model.parameters()), config
 
 
+def _counted_by_transformers(config):
+    """The attack: build the model from the config with transformers on the meta device and count its weights."""
+    settings = {key: value for key, value in config.items() if value is not None}
+    with torch.device("meta"):
+        model = LlamaForCausalLM(LlamaConfig(**settings))
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_a_count_composed_from_transformers_earns_nothing():
+    """A meta-device model counts right on every config of real size, but the grader also draws configs with
+    more than 2**63 weights in one matrix, which no library builds: the attack earns nothing, and the formula
+    in Python's integers earns the points."""
+    exercise = EXERCISES["test-count-parameters"]
+    real_sized = [decode(case)["args"][0] for case in exercise.draw(5)]
+    real_sized = [config for config in real_sized if config["hidden_size"] < 2**20]
+    assert len(real_sized) > 10
+    assert all(_counted_by_transformers(config) == count_dense_parameters(config) for config in real_sized)
+    passed, line = verdict("test-count-parameters", _counted_by_transformers)
+    assert not passed, line
+    assert verdict("test-count-parameters", count_dense_parameters)[0]
+
+
 def test_kv_cache_matches_the_course_arithmetic():
     for name in ["phi-3.5-mini", "mistral-small", "mistral-nemo-12b", "llama-3.2-1b", "llama-3.2-3b", "mixtral-8x7b"]:
         for context, batch, precision in [(1, 1, "bf16"), (8192, 3, "fp32"), (100, 2, "int8")]:
