@@ -1,8 +1,6 @@
 """Lesson 03's graded exercises: the references reproduce what the old hidden tests asserted, the driver works on
 the reference, and plausible wrong answers fail the comparison."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +14,7 @@ from course.models.params import count_parameters
 from course.models.tiny import build_tiny, tiny_config_dict
 from course.references import exercises
 from course.references.moe import MoELayer, active_parameters, top_k_router, top_k_routing
+from tests.grading.library_probe import router_via_mixtral_block, router_via_phimoe_block
 from tests.grading_helpers import checked
 
 LESSON = "03-mixture-of-experts"
@@ -72,28 +71,6 @@ def _always_renormalises(hidden_states, router_weight, k, renormalize=True):
     return top_k_router(hidden_states, router_weight, k)
 
 
-def _transformers_router(hidden_states, router_weight, k, renormalize=True, architecture="mixtral"):
-    """Routes with the router of transformers' MoE block, through the course's ``to_transformers_block`` (a
-    stand-in layer with the given router weight), range check included: the weights it gives are one of the two
-    ways the exercise asks for, whatever ``renormalize`` says."""
-    if not 1 <= k <= router_weight.shape[0]:
-        raise ValueError("k out of range")
-    experts, hidden = router_weight.shape
-    stand_in = SimpleNamespace(
-        router=SimpleNamespace(weight=router_weight),
-        experts=[Expert(hidden, 1) for _ in range(experts)],
-        top_k=k,
-    )
-    block = to_transformers_block(stand_in, architecture)
-    with torch.no_grad():
-        _, weights, indices = (block.gate if architecture == "mixtral" else block.router)(hidden_states)
-    return weights, indices
-
-
-def _phimoe_router(hidden_states, router_weight, k, renormalize=True):
-    return _transformers_router(hidden_states, router_weight, k, renormalize, "phimoe")
-
-
 @pytest.mark.parametrize(
     "wrong",
     [
@@ -101,8 +78,8 @@ def _phimoe_router(hidden_states, router_weight, k, renormalize=True):
         _no_range_check,
         _softmax_after_top_k,
         _always_renormalises,
-        _transformers_router,
-        _phimoe_router,
+        router_via_mixtral_block,
+        router_via_phimoe_block,
     ],
 )
 def test_wrong_routers_fail(wrong):
