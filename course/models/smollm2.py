@@ -98,15 +98,19 @@ def torch_folder() -> Path:
 
 def load_torch(device: str | None = None) -> tuple[Any, Any]:
     """``(model, tokenizer)``: SmolLM2 in PyTorch (float32, evaluation mode, on ``device``: default CUDA when
-    available, else the CPU) and its tokenizer with the ChatML chat template, from the course cache."""
-    folder = torch_folder()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    available, else the CPU) and its tokenizer with the ChatML chat template, from the course cache. A device
+    that is not one is refused before the model is loaded (or converted, a minute or two)."""
+    import torch
 
     from course.runtime import device as default_device
 
+    target = torch.device(device or default_device())
+    folder = torch_folder()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
     # transformers wraps PreTrainedModel.to with functools.wraps, which mypy does not bind as a method
-    model = model.to(device or default_device()).eval()  # type: ignore[arg-type]
+    model = model.to(target).eval()  # type: ignore[arg-type]
     return model, AutoTokenizer.from_pretrained(folder, local_files_only=True)
 
 
