@@ -1,13 +1,23 @@
-"""Reading results the way an instructor would: from grades.csv, and from feedback HTML."""
+"""Reading results the way an instructor would (from grades.csv, and from feedback HTML), and checking an exercise
+the way the grader does (its drawn cases, its verdict on a candidate, honest solutions against its reference)."""
+
+from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
 
 from course.grading import cells
 from course.grading.layout import CourseLayout
 from course.grading.release import hidden_lines
 from course.grading.report import read_grades as scores  # noqa: F401 (the tests' name for it)
 from course.references import exercises
+
+if TYPE_CHECKING:
+    from course.grading.exercise import Exercise
 
 
 def points(source_notebook: Path) -> dict[str, float]:
@@ -25,6 +35,60 @@ def checked(lesson: str, grade_id: str, candidate, seed: int = 5) -> tuple[bool,
 
     check = exercises(lesson)[grade_id].check(seed)
     return check.verdict([encode(observe(check.driver, candidate, decode(case))) for case in check.cases])
+
+
+def drawn_cases(exercise: Exercise, seeds: Iterable[int]) -> Iterator[tuple[int, list[dict]]]:
+    """``(seed, cases)`` for each of ``seeds``: the inputs the grader draws for ``exercise`` with that seed, decoded."""
+    from course.grading.values import decode
+
+    for seed in seeds:
+        yield seed, [decode(case) for case in exercise.draw(seed)]
+
+
+def _outcome(solution: Callable, case: dict) -> object:
+    """What ``solution`` returns on ``case`` (a ``call`` driver's case), or ValueError, the error the exercises
+    ask for on bad input."""
+    try:
+        return solution(*case["args"], **case["kwargs"])
+    except ValueError:
+        return ValueError
+
+
+def mismatches(exercise: Exercise, solution: Callable, seeds: Iterable[int]) -> list[tuple[int, list]]:
+    """``(seed, args)`` of every drawn case where ``solution`` and the exercise's reference disagree."""
+    return [
+        (seed, case["args"])
+        for seed, cases in drawn_cases(exercise, seeds)
+        for case in cases
+        if _outcome(solution, case) != _outcome(exercise.reference, case)
+    ]
+
+
+def honest_variant_tests(lesson: str, grade_id: str, honest: Sequence[Callable]) -> type:
+    """A test class (assign it to a ``Test...`` name in a test module) holding ``honest`` solutions of an exercise,
+    written from its text in different ways, to the reference: they agree with it on every case drawn from the
+    first seeds (and, in the slow lane, every seed to 2000), and pass the grading check. An exercise whose text
+    leaves a tie or a rounding open fails here, before a student loses points to it."""
+    exercise = exercises(lesson)[grade_id]
+    each = pytest.mark.parametrize("solution", honest, ids=lambda solution: solution.__name__)
+
+    class HonestVariants:
+        @each
+        def test_match_the_reference_on_the_first_seeds(self, solution):
+            assert mismatches(exercise, solution, range(150)) == []
+
+        @pytest.mark.slow  # 2,001 draws of some 15 to 30 cases for each solution
+        @each
+        def test_match_the_reference_on_every_seed_to_2000(self, solution):
+            assert mismatches(exercise, solution, range(2001)) == []
+
+        @each
+        def test_pass_the_grading_check(self, solution):
+            for seed in (0, 29, 2024):
+                passed, line = checked(lesson, grade_id, solution, seed)
+                assert passed, (solution.__name__, seed, line)
+
+    return HonestVariants
 
 
 def quiz_points(source_notebook: Path) -> float:

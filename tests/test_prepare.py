@@ -2,6 +2,8 @@
 from it; a read-only cache sends a student's own builds to their personal cache; where a shared artefact is
 missing and cannot be built (the references are hidden), the lesson says whom to ask."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -98,6 +100,20 @@ def test_every_shared_artefact_is_named_once_and_read_by_a_lesson():
     names = [a.name for a in prepare.artefacts()]
     assert len(names) == len(set(names)) == len(prepare.shared_names())
     assert all(set(a.lessons) <= set(LESSON_MODULES) and a.lessons for a in prepare.artefacts())
+
+
+def test_checking_the_cache_before_grading_imports_no_torch(tmp_path):
+    """Every `course grade` run looks up each shared artefact's cache name first (``missing``, ``shared_names``):
+    the names are plain constants, so the lookup costs no torch import (seconds on each run)."""
+    probe = (
+        "import sys, course.grading.cli, course.grading.grade; from course import prepare; "
+        "assert prepare.missing() and prepare.shared_names(); "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    env = {**os.environ, "COURSE_CACHE_DIR": str(tmp_path), "HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_smollm2s_conversion_is_prepared_for_lessons_01_and_02_and_a_missing_file_is_one_line(

@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from ..cache import cache_root
 from ..fallback import NotPrepared
@@ -136,10 +138,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     limits = Limits(
         cell_seconds=args.cell_timeout,
         submission_seconds=args.timeout,
-        memory_bytes=args.memory,
-        processes=args.processes,
-        cpu_seconds=args.cpu_time,
-        disk_bytes=args.disk,
+        **{limit.field: getattr(args, limit.field) for limit in RESOURCE_FLAGS},
     )
     for missing in unenforced(limits, sandbox.isolation().available):
         print(f"warning: not enforced on this machine: {missing}", file=sys.stderr)
@@ -251,8 +250,55 @@ def _whole_number(text: str) -> int:
     return value
 
 
+def _shown_size(size: int) -> str:
+    """A size as ``_size`` reads it, in the largest unit it is a whole number of (16G, 512M, 1000)."""
+    for unit, factor in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+class _LimitFlag(NamedTuple):
+    """One resource limit flag of `course grade`: the ``kernel.Limits`` field it sets (its default too), how its
+    text is read, and its help (the default is added)."""
+
+    flag: str
+    parse: Callable[[str], int]
+    field: str
+    metavar: str
+    help: str
+
+
+RESOURCE_FLAGS = (
+    _LimitFlag("--memory", _size, "memory_bytes", "SIZE", "address space of each kernel process, e.g. 16G (RLIMIT_AS)"),
+    _LimitFlag(
+        "--processes",
+        _whole_number,
+        "processes",
+        "N",
+        "processes and threads in one kernel's sandbox (RLIMIT_NPROC inside the sandbox; a pids cgroup when "
+        "grading as root, where the machine allows one)",
+    ),
+    _LimitFlag(
+        "--cpu-time",
+        _whole_number,
+        "cpu_seconds",
+        "SECONDS",
+        "CPU time of each kernel process, all its threads together (RLIMIT_CPU)",
+    ),
+    _LimitFlag(
+        "--disk",
+        _size,
+        "disk_bytes",
+        "SIZE",
+        "what a kernel may write in its run folder (a tmpfs of this size in the sandbox, held in memory)",
+    ),
+)
+
+
 def _add_resource_limits(parser: argparse.ArgumentParser) -> None:
-    """The per-kernel resource limits of `course grade` (defaults: kernel.Limits; 0 turns one off)."""
+    """The per-kernel resource limits of `course grade` (``RESOURCE_FLAGS``; defaults: kernel.Limits; 0 turns one
+    off)."""
     from .kernel import Limits
 
     default = Limits()
@@ -264,36 +310,17 @@ def _add_resource_limits(parser: argparse.ArgumentParser) -> None:
         "address space (0.55 GiB resident), 19 threads and 400 CPU seconds; PyTorch reserves a stack and a "
         "malloc arena per thread, so both grow on machines with more cores.",
     )
-    group.add_argument(
-        "--memory",
-        type=_size,
-        default=default.memory_bytes,
-        metavar="SIZE",
-        help=f"address space of each kernel process, e.g. 16G (RLIMIT_AS; default: {default.memory_bytes >> 30}G)",
-    )
-    group.add_argument(
-        "--processes",
-        type=_whole_number,
-        default=default.processes,
-        metavar="N",
-        help="processes and threads in one kernel's sandbox (RLIMIT_NPROC inside the sandbox; a pids cgroup when "
-        f"grading as root, where the machine allows one; default: {default.processes})",
-    )
-    group.add_argument(
-        "--cpu-time",
-        type=_whole_number,
-        default=default.cpu_seconds,
-        metavar="SECONDS",
-        help=f"CPU time of each kernel process, all its threads together (RLIMIT_CPU; default: {default.cpu_seconds})",
-    )
-    group.add_argument(
-        "--disk",
-        type=_size,
-        default=default.disk_bytes,
-        metavar="SIZE",
-        help="what a kernel may write in its run folder (a tmpfs of this size in the sandbox, held in memory; "
-        f"default: {default.disk_bytes >> 30}G)",
-    )
+    for limit in RESOURCE_FLAGS:
+        value = getattr(default, limit.field)
+        shown = _shown_size(value) if limit.parse is _size else str(value)
+        group.add_argument(
+            limit.flag,
+            type=limit.parse,
+            default=value,
+            dest=limit.field,
+            metavar=limit.metavar,
+            help=f"{limit.help}; default: {shown}",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,10 +4,8 @@ everything it started). ``execute`` drives it cell by cell."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -83,18 +81,8 @@ class KernelManager(AsyncKernelManager):
         are frozen meanwhile (SIGSTOP, then SIGCONT), so the kernel cannot start more; the strays are killed
         round after round without waiting, so copies still forking cannot outpace it, until none is left or
         ``seconds`` have passed."""
-        if not self.own:
-            return
-        deadline = time.monotonic() + seconds
-        _signal_all(self.own, signal.SIGSTOP)
-        try:
-            while strays := [p for p in self._tree() if p not in self.own]:
-                _signal_all(strays, signal.SIGKILL)
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.01)
-        finally:
-            _signal_all(self.own, signal.SIGCONT)
+        if self.own:
+            processes.freeze_and_kill(self.own, lambda: [p for p in self._tree() if p not in self.own], seconds)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         limits, prlimit = self.limits, shutil.which("prlimit")
@@ -141,12 +129,6 @@ class KernelManager(AsyncKernelManager):
             folder = Path(self.connection_file).parent
             args = (folder, self.limits.disk_bytes, process.pid, self.watch)
             threading.Thread(target=_watch_host_folder, args=args, name="course-ipc-quota", daemon=True).start()
-
-
-def _signal_all(pids, sig: signal.Signals) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
 
 
 IPC_ENTRIES = 1000  # files a kernel may have in its host folder (it needs a handful)

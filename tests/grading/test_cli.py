@@ -92,6 +92,30 @@ def test_workers_must_be_positive(empty_course):
     _one_line_error(course("grade", "--workers", "0", cwd=empty_course), "--workers")
 
 
+def test_each_resource_flag_sets_its_kernel_limit_and_defaults_to_it():
+    from course.grading.cli import RESOURCE_FLAGS, build_parser
+    from course.grading.kernel import Limits
+
+    given = build_parser().parse_args(
+        ["grade", "--memory", "8G", "--processes", "64", "--cpu-time", "90", "--disk", "3M"]
+    )
+    assert {limit.field: getattr(given, limit.field) for limit in RESOURCE_FLAGS} == {
+        "memory_bytes": 8 << 30,
+        "processes": 64,
+        "cpu_seconds": 90,
+        "disk_bytes": 3 << 20,
+    }
+    defaults = build_parser().parse_args(["grade"])
+    assert all(getattr(defaults, limit.field) == getattr(Limits(), limit.field) for limit in RESOURCE_FLAGS)
+
+
+@pytest.mark.parametrize("size", [0, 1000, 3 << 20, 16 << 30, (1 << 40) + (1 << 10)])
+def test_a_shown_default_size_reads_back_as_itself(size):
+    from course.grading.cli import _shown_size, _size
+
+    assert _size(_shown_size(size)) == size
+
+
 def test_grade_help_names_the_new_options():
     out = course("grade", "--help", cwd=ROOT).stdout
     for option in ("--workers", "--db-url", "--cell-timeout", "--timeout", "--queue", "--status", "--job-timeout"):

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
@@ -115,7 +115,8 @@ class GradingProcess:
         if self._process is not None:
             pid = self._process.pid  # None only before it started
             if pid is not None and self._process.is_alive():
-                _end_tree(pid)
+                tree = partial(processes.descendants, pid)
+                processes.freeze_and_kill([pid], tree, 60.0, round_seconds=10.0, resume=False)  # killed next
             self._process.kill()
             self._process.join()
             if self._run_dir is not None:
@@ -125,14 +126,3 @@ class GradingProcess:
         if self._connection is not None:
             self._connection.close()
         self._process = self._connection = None
-
-
-def _end_tree(pid: int, seconds: float = 60.0) -> None:
-    """Freeze ``pid`` and kill every process under it until none is left (or ``seconds`` have passed)."""
-    try:
-        os.kill(pid, signal.SIGSTOP)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + seconds
-    while (tree := processes.descendants(pid)) and time.monotonic() < deadline:
-        processes.kill_all(tree, max(0.1, min(10.0, deadline - time.monotonic())))

@@ -7,6 +7,9 @@ The data is English-like text the course generates from four kinds of sentence.
 Like real text, a few words ("the", ".", "is") are far more frequent than the
 rest, so a router that sends each word to its favourite experts overloads a few
 of them unless something pushes back: that is the auxiliary loss's job.
+
+torch (and the MoE layer's statistics) are imported when a run needs them, so the cache name ``CACHE_NAME`` and the
+saved runs (``load_runs``) cost no torch import: ``course grade`` reads the name when it checks the course cache.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from course import training
 from course.languages import say
-from course.lessons.moe.layer import capture_routing, expert_load, imbalance
 from course.models.tiny import build_tiny
+
+if TYPE_CHECKING:
+    import torch
 
 MODEL_NAME = "phi-3.5-moe"
 AUX_COEF = 0.1  # much larger than in long pre-training runs: ours lasts seconds
@@ -77,12 +81,16 @@ def synthetic_sentences(n: int, seed: int = 0, kind: str | None = None) -> list[
 
 def token_stream(tokenizer, texts: list[str]) -> torch.Tensor:
     """All texts' token ids, one after the other, as one long 1D tensor."""
+    import torch
+
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     return torch.tensor([i for sentence in ids for i in sentence])
 
 
 def windows(stream: torch.Tensor, starts: list[int], length: int) -> torch.Tensor:
     """A batch ``(len(starts), length)`` of slices of ``stream``."""
+    import torch
+
     if max(starts) + length > len(stream):
         raise ValueError(f"A window of {length} tokens from {max(starts)} runs past the stream ({len(stream)} tokens).")
     return torch.stack([stream[s : s + length] for s in starts])
@@ -106,6 +114,8 @@ class RoutingRun:
 
 
 def _balance(model, held_out: torch.Tensor) -> tuple[list[float], list[list[float]]]:
+    from course.lessons.moe.layer import capture_routing, expert_load, imbalance
+
     num_experts = model.config.num_local_experts
     loads = [expert_load(indices, num_experts) for _, indices in capture_routing(model, held_out)]
     return [imbalance(load) for load in loads], [load.tolist() for load in loads]
@@ -129,6 +139,8 @@ def train_tiny_moe(
     language-model loss (0 turns it off). Balance is measured on ``held_out``
     (a batch of token windows) in eval mode, where routing is deterministic.
     """
+    import torch
+
     if aux_coef < 0 or steps < 1:
         raise ValueError("aux_coef must be >= 0 and steps >= 1.")
     model = build_tiny(MODEL_NAME, seed=seed, vocab_size=len(tokenizer), router_aux_loss_coef=aux_coef)

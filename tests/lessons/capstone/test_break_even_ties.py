@@ -14,13 +14,10 @@ import random
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
-
-from course.grading.values import decode
 from course.references import exercises
 from course.references.capstone import break_even
 from course.references.prompting import exact_tie, ties_are_exact_and_clear
-from tests.grading_helpers import checked
+from tests.grading_helpers import drawn_cases, honest_variant_tests
 
 LESSON = "07-capstone"
 EXERCISE = exercises(LESSON)["test-break-even"]
@@ -91,29 +88,8 @@ def integer_division(*costs):
 HONEST = [float_inequality, float_floor, decimal_as_written, fraction_of_floats, integer_division]
 
 
-def _result(solution, case):
-    try:
-        return solution(*case["args"], **case["kwargs"])
-    except ValueError:
-        return ValueError
-
-
-def _drawn(seeds):
-    for seed in seeds:
-        yield seed, [decode(case) for case in EXERCISE.draw(seed)]
-
-
-def _mismatches(solution, seeds) -> list[tuple[int, list]]:
-    return [
-        (seed, case["args"])
-        for seed, cases in _drawn(seeds)
-        for case in cases
-        if _result(solution, case) != _result(break_even, case)
-    ]
-
-
 def test_every_drawn_cost_has_exact_ties_or_none_near():
-    for seed, cases in _drawn(range(300)):
+    for seed, cases in drawn_cases(EXERCISE, range(300)):
         for case in cases:
             if min(case["args"]) >= 0:
                 assert ties_are_exact_and_clear(*case["args"]), (seed, case)
@@ -140,19 +116,4 @@ def test_equal_upfronts_tie_at_zero_requests_in_every_arithmetic():
         assert {solution(*costs) for solution in [break_even, *HONEST]} == {1}, costs
 
 
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_match_on_the_first_seeds(solution):
-    assert _mismatches(solution, range(150)) == []
-
-
-@pytest.mark.slow  # about 30,000 cases for each of five solutions
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_match_on_every_seed_to_2000(solution):
-    assert _mismatches(solution, range(2001)) == []
-
-
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_pass_the_grading_check(solution):
-    for seed in (0, 29, 2024):
-        passed, line = checked(LESSON, "test-break-even", solution, seed)
-        assert passed, (solution.__name__, seed, line)
+TestHonestSolutions = honest_variant_tests(LESSON, "test-break-even", HONEST)

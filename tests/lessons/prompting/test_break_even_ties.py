@@ -14,12 +14,9 @@ import random
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
-
-from course.grading.values import decode
 from course.references import exercises
 from course.references.prompting import break_even_volume, exact_tie, ties_are_exact_and_clear
-from tests.grading_helpers import checked
+from tests.grading_helpers import drawn_cases, honest_variant_tests
 
 LESSON = "01-beyond-the-prompt"
 EXERCISE = exercises(LESSON)["test-break-even"]
@@ -99,32 +96,11 @@ HONEST = [
 ]
 
 
-def _result(solution, case):
-    try:
-        return solution(*case["args"], **case["kwargs"])
-    except ValueError:
-        return ValueError
-
-
-def _drawn(seeds):
-    for seed in seeds:
-        yield seed, [decode(case) for case in EXERCISE.draw(seed)]
-
-
-def _mismatches(solution, seeds) -> list[tuple[int, list]]:
-    found = []
-    for seed, cases in _drawn(seeds):
-        for case in cases:
-            if _result(solution, case) != _result(break_even_volume, case):
-                found.append((seed, case["args"]))
-    return found
-
-
 # ---------------------------------------------------------------- the draws
 
 
 def test_every_drawn_cost_has_exact_ties_or_none_near():
-    for seed, cases in _drawn(range(300)):
+    for seed, cases in drawn_cases(EXERCISE, range(300)):
         for case in cases:
             upfront, prompting, tuned = case["args"]
             if min(upfront, prompting, tuned) >= 0:
@@ -133,7 +109,7 @@ def test_every_drawn_cost_has_exact_ties_or_none_near():
 
 def test_the_draws_still_hold_exact_ties():
     """The filter keeps the ties that test the rule: every run checks volumes where both paths cost the same."""
-    for seed, cases in _drawn(range(20)):
+    for seed, cases in drawn_cases(EXERCISE, range(20)):
         volumes = [Fraction(u) / (Fraction(p) - Fraction(t)) for u, p, t in (c["args"] for c in cases) if p > t >= 0]
         assert sum(volume.denominator == 1 for volume in volumes) >= 4, seed
 
@@ -161,20 +137,4 @@ def test_constructed_exact_ties_are_not_yet_cheaper_in_every_arithmetic():
 
 # ---------------------------------------------------------------- honest solutions match the reference
 
-
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_match_on_the_first_seeds(solution):
-    assert _mismatches(solution, range(150)) == []
-
-
-@pytest.mark.slow  # about 30,000 cases for each of six solutions
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_match_on_every_seed_to_2000(solution):
-    assert _mismatches(solution, range(2001)) == []
-
-
-@pytest.mark.parametrize("solution", HONEST, ids=lambda s: s.__name__)
-def test_honest_solutions_pass_the_grading_check(solution):
-    for seed in (0, 29, 2024):
-        passed, line = checked(LESSON, "test-break-even", solution, seed)
-        assert passed, (solution.__name__, seed, line)
+TestHonestSolutions = honest_variant_tests(LESSON, "test-break-even", HONEST)
