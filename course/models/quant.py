@@ -117,6 +117,27 @@ def weight_format(name: str) -> WeightFormat:
     return formats[name]
 
 
+#: What a format costs in quality, from llama.cpp's own table (``tools/quantize/quantize.cpp``, ``QUANT_OPTIONS``,
+#: printed by ``llama-quantize --help``): the increase in perplexity of Llama-3-8B on wikitext against its 16-bit
+#: weights. One model's figures, so a guide to the order of the formats, not to another model's exact loss.
+PERPLEXITY_INCREASE_LLAMA3_8B: dict[str, float] = {
+    "Q8_0": 0.0026,
+    "Q6_K": 0.0217,
+    "Q4_K_M": 0.1754,
+    "Q4_0": 0.4685,
+    "Q4_1": 0.4511,
+}
+
+
+def perplexity_increase(name: str) -> float | None:
+    """llama.cpp's perplexity increase for weight format ``name`` (0 for the 16- and 32-bit formats the increase is
+    measured against; None where llama.cpp's table has no figure, as for GPTQ or the ideal int formats)."""
+    weight_format(name)  # an unknown name is refused
+    if name in ("bf16", "fp16", "fp32"):
+        return 0.0
+    return PERPLEXITY_INCREASE_LLAMA3_8B.get(name)
+
+
 #: The llama.cpp cache types, 8-bit and 4-bit, in ggml blocks: their bits per value come from ``ggml_bits``.
 _GGML_CACHE_TYPES = {"q8_0": "Q8_0", "q4_0": "Q4_0"}
 _PLAIN_CACHE_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0}

@@ -217,7 +217,9 @@ def _feasible_cases(rng: random.Random) -> list[dict]:
 
 
 def _feasible_edge() -> list[dict]:
+    from course.lessons.slm.fit import RUNTIME_HEADROOM_GIB
     from course.models.configs import load_config
+    from course.models.memory import GIB
 
     nemo, small = load_config("mistral-nemo-12b"), load_config("llama-3.2-1b")  # untied; tied embeddings
     return [
@@ -227,6 +229,8 @@ def _feasible_edge() -> list[dict]:
         call(small, "Q4_K_M", 8192, 4, "bf16"),  # the tied matrix is stored once, at the head's rate
         call(small, "GPTQ-4bit", 0, 2, "q4_0"),
         call(dict(TOY_CONFIG), "Q8_0", 10, 1, "fp16"),
+        # a total exactly equal to the GPU's memory fits: 196 int4 weights (98 bytes) plus the headroom
+        call(dict(TOY_CONFIG), "int4", 0, RUNTIME_HEADROOM_GIB + 98 / GIB, "bf16"),
     ]
 
 
@@ -264,6 +268,8 @@ assert feasible(toy, "Q4_0", 0, 1)["weights"] == (156 * 4.5 + 40 * 6.5625) / 8
 untied = dict(toy, tie_word_embeddings=False)  # 236 weights: embeddings at Q4_0, a 40-weight head at Q6_K
 assert feasible(untied, "Q4_0", 0, 1)["weights"] == (196 * 4.5 + 40 * 6.5625) / 8
 assert feasible(toy, "int8", 100, 1, "q8_0")["kv_cache"] == 2 * 1 * 1 * 2 * 100 * 8.5 / 8
+exactly = fit.RUNTIME_HEADROOM_GIB + 98 / GIB  # 196 int4 weights take 98 bytes: a GPU exactly that size
+assert feasible(toy, "int4", 0, exactly)["fits"] is True, "a total equal to the GPU's memory fits"
 """
 
 

@@ -2,7 +2,10 @@
 the student's ``feasible``, and what each one costs.
 
 Nothing here decides whether a model fits: :func:`judge` and :func:`longest_context` call the function they are
-given (the student's ``feasible`` from Exercise 3) and only arrange its answers.
+given (the student's ``feasible`` from Exercise 3) and only arrange its answers. An option that keeps the token
+embeddings in RAM (llama.cpp does: a token reads one row of them) is judged on a GPU larger by the embeddings' bytes,
+and its weights are shown without them. :func:`recommend` weighs quality: among the options that fit, the one whose
+format costs the least perplexity in llama.cpp's own table (``course.models.quant.perplexity_increase``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 
 from course.languages import say
 from course.models.configs import load_config
-from course.models.memory import GIB
+from course.models.memory import GIB, model_weight_bytes
+from course.models.quant import perplexity_increase
 
 #: Context the translation tool must handle: a long document plus its translation.
 CHALLENGE_CONTEXT = 4096
@@ -41,10 +45,27 @@ class Option:
     precision: str
     kv_precision: str = "bf16"
     context_length: int = CHALLENGE_CONTEXT
+    embeddings_in_ram: bool = False  # llama.cpp's default: the token embeddings stay in RAM, off the GPU
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.precision}, {self.kv_precision} KV, {self.context_length:,} tokens"
+        where = ", embeddings in RAM" if self.embeddings_in_ram else ""
+        return f"{self.model} {self.precision}, {self.kv_precision} KV, {self.context_length:,} tokens{where}"
+
+    @property
+    def embeddings_bytes_in_ram(self) -> float:
+        """Bytes of weights this option keeps off the GPU: the token embeddings when they stay in RAM (an untied
+        matrix; a tied one is also the output head, which every token reads in full, so it stays on the GPU)."""
+        return model_weight_bytes(self.model, self.precision).embeddings if self.embeddings_in_ram else 0
+
+    def gpu_gib_for_feasible(self, gpu_gib: float) -> float:
+        """The GPU size to hand ``feasible`` (which counts every weight): larger by what stays in RAM."""
+        return gpu_gib + self.embeddings_bytes_in_ram / GIB
+
+    @property
+    def perplexity_increase(self) -> float | None:
+        """llama.cpp's perplexity increase for this option's format (None where its table has no figure)."""
+        return perplexity_increase(self.precision)
 
 
 #: The options §6 weighs: Mistral NeMo in the usual 4-bit files, with the mitigations (an 8-bit KV cache, a shorter
@@ -54,16 +75,45 @@ CHALLENGE_OPTIONS: tuple[Option, ...] = (
     Option("mistral-nemo-12b", "GPTQ-4bit"),
     Option("mistral-nemo-12b", "Q4_K_M", "q8_0"),
     Option("mistral-nemo-12b", "Q4_K_M", "q8_0", 1024),
+    Option("mistral-nemo-12b", "Q4_K_M", "q8_0", embeddings_in_ram=True),
     Option("mistral-nemo-12b", "Q4_0"),
     Option("mistral-nemo-12b", "Q4_0", "q8_0"),
     Option("mistral-7b", "Q4_K_M"),
+    Option("phi-3.5-mini", "Q4_K_M"),
     Option("mistral-small", "Q4_K_M", "q8_0"),
 )
 
 
 def judge(feasible: FeasibleFn, options: Sequence[Option], gpu_gib: float) -> list[dict[str, Any]]:
-    """``feasible``'s answer for each option on a GPU of ``gpu_gib`` GiB."""
-    return [feasible(load_config(o.model), o.precision, o.context_length, gpu_gib, o.kv_precision) for o in options]
+    """``feasible``'s answer for each option on a GPU of ``gpu_gib`` GiB; for an option that keeps the embeddings in
+    RAM, its answer on a GPU larger by them, with its weights and total shown without them."""
+    needs = []
+    for o in options:
+        need = dict(
+            feasible(
+                load_config(o.model), o.precision, o.context_length, o.gpu_gib_for_feasible(gpu_gib), o.kv_precision
+            )
+        )
+        off_gpu = o.embeddings_bytes_in_ram
+        need["weights"], need["total"] = need["weights"] - off_gpu, need["total"] - off_gpu
+        needs.append(need)
+    return needs
+
+
+def recommend(options: Sequence[Option], needs: Sequence[dict[str, Any]], model: str) -> Option:
+    """Among ``model``'s options that fit (``needs``: :func:`judge`'s answers), the one whose format loses the least
+    perplexity in llama.cpp's table, then the one with the most memory left; options without a figure come last."""
+    fitting = [(o, n) for o, n in zip(options, needs, strict=True) if o.model == model and n["fits"]]
+    if not fitting:
+        raise ValueError(f"No option of {model} fits: nothing to recommend.")
+    unknown = float("inf")
+    return min(
+        fitting,
+        key=lambda pair: (
+            pair[0].perplexity_increase if pair[0].perplexity_increase is not None else unknown,
+            pair[1]["total"],
+        ),
+    )[0]
 
 
 def longest_context(feasible: FeasibleFn, model: str, precision: str, gpu_gib: float, kv_precision: str) -> int:

@@ -125,3 +125,12 @@ def memory_explorer(names: Sequence[str] = MODEL_NAMES):
         ),
         kv_precision=widgets.Dropdown(options=list(KV_FORMATS), value="bf16", description=say("slm.explorer_kv")),
     )
+
+
+def self_attention_config(config: dict) -> dict:
+    """``config`` (a text config) with only the layers that cache the text's keys and values. Llama 3.2 Vision's
+    ``cross_attention_layers`` attend to the image: they cache the image's keys and values (once per image, whatever
+    the text's length), not the text's, so counting them per text token would overstate its cache by a quarter
+    (8 of its 40 layers). Other models' configs come back unchanged."""
+    cross = config.get("cross_attention_layers") or []
+    return dict(config, num_hidden_layers=config["num_hidden_layers"] - len(cross))

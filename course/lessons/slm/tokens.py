@@ -1,6 +1,7 @@
-"""Lesson 02 §4 (Tokenizers across languages): how the real Mistral tokenizers cut the same text in
-several languages (the course's own translations, :mod:`course.text.parallel`), and what that costs; Mistral's
-published claim for Tekken.
+"""Lesson 02 §4 (Tokenizers across languages): how real tokenizers cut the same text in several languages (the
+course's own translations, :mod:`course.text.parallel`), and what that costs: Mistral's two tokenizers, made for many
+languages, beside SmolLM2's English-centric BPE, which the course's real model reads; Mistral's published claim for
+Tekken; the pieces one sentence is cut into, to see *why* the counts differ.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from course.languages import say
-from course.text.tokenizers import count_tokens
+from course.text.tokenizers import count_tokens, token_bytes
 
 #: Mistral's published claim (Mistral NeMo announcement, https://mistral.ai/news/mistral-nemo/, July 2024):
 #: Tekken is "~30% more efficient at compressing source code, Chinese, Italian, French, German, Spanish,
@@ -74,6 +75,32 @@ def gains(counts: Sequence[TokenCount], baseline: str, tokenizer: str) -> dict[s
     langs = dict.fromkeys(c.lang for c in counts)
     ratios = {lang: lookup(counts, lang, baseline).tokens / lookup(counts, lang, tokenizer).tokens for lang in langs}
     return dict(sorted(ratios.items(), key=lambda item: -item[1]))
+
+
+def native_sentence(text: str, shortest: int = 12) -> str:
+    """The sentence of ``text`` (one per line, cut after ``.``, ``?``, ``!``, ``。`` or ``？``) with the largest
+    share of non-ASCII characters, at least ``shortest`` characters long: the one that shows a Korean or Japanese text
+    at its most Korean or Japanese (the course's texts are full of model names and numbers that every language writes
+    alike)."""
+    import re
+
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!。？！])\s*|\n", text) if len(s.strip()) >= shortest]
+    if not sentences:
+        raise ValueError(f"No sentence of at least {shortest} characters in the text.")
+    return max(sentences, key=lambda s: sum(not c.isascii() for c in s) / len(s))
+
+
+def pieces(text: str, tokenizer: str) -> list[str]:
+    """The pieces ``tokenizer`` cuts ``text`` into, printable: a piece of whole characters as it is (a space as
+    ``▁``), a piece holding part of a character (a byte-level tokenizer without that character) as its bytes in hex,
+    ``<ED 95>``."""
+    shown = []
+    for piece in token_bytes(text, tokenizer):
+        try:
+            shown.append(piece.decode("utf-8").replace(" ", "▁"))
+        except UnicodeDecodeError:
+            shown.append("<" + " ".join(f"{byte:02X}" for byte in piece) + ">")
+    return shown
 
 
 def plot_tokens(counts: Sequence[TokenCount]):

@@ -34,3 +34,16 @@ def test_charts_draw():
     assert len(ax.patches) == 3 * 2  # layers, embeddings and head for each format
     explorer = fit.memory_explorer(["llama-3.2-1b"])
     assert explorer.children  # sliders, dropdowns and output
+
+
+def test_only_the_self_attention_layers_cache_the_text():
+    from course.lessons.slm.fit import self_attention_config
+    from course.models.configs import load_config, text_config
+    from course.models.memory import kv_cache_bytes
+    from course.references.slm import kv_cache_size
+
+    vision = text_config(load_config("llama-3.2-11b-vision"))
+    assert self_attention_config(vision)["num_hidden_layers"] == 32  # 40 layers, 8 of them cross-attention
+    assert kv_cache_size(self_attention_config(vision), 4096, 1, 2) == kv_cache_bytes("llama-3.2-11b-vision", 4096)
+    mistral = load_config("mistral-7b")
+    assert self_attention_config(mistral) == mistral

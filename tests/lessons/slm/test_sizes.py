@@ -1,7 +1,7 @@
 """Lesson 02 §1: computed and published sizes, and the lesson's plots."""
 
 from course.lessons.slm import sizes as slm_sizes
-from course.lessons.slm import speed, tokens
+from course.lessons.slm import tokens
 from course.text.parallel import quiz_prompts
 
 TEXTS = quiz_prompts(["02-small-language-models"])
@@ -32,4 +32,3 @@ def test_plots_draw(monkeypatch):
     slm_sizes.plot_sizes(slm_sizes.size_table())
     slm_sizes.plot_breakdown(["llama-3.2-1b", "mixtral-8x7b"])
     tokens.plot_tokens(tokens.token_counts(TEXTS, ["tekken"]))
-    speed.plot_speed([speed.SpeedResult("mistral-7b", "small", 1000, 10.0, 1.0)])
