@@ -38,10 +38,11 @@ hub: venv  ## JupyterHub for a small class on this machine, as root (see README:
 test: venv  ## the whole suite in fail-fast lanes: lint, fast, course prepare, slow and browser (what CI runs)
 	tools/lanes.sh
 
-check: lint test-fast  ## what to run before committing: lint, then the fast lane (under 2 minutes)
+check: venv  ## what to run before committing: lint, then the fast lane (under 2 minutes)
+	tools/lanes.sh lint fast
 
-test-fast: venv  ## the fast lane: everything but the slow and browser tests, while you work
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: venv  ## the fast lane: everything but the slow and browser tests, on two workers, while you work
+	tools/lanes.sh fast
 
 prepare: venv  ## build the lessons' shared artefacts into the course cache (course prepare)
 	$(BIN)/course prepare

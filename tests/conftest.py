@@ -1,5 +1,6 @@
 """Shared fixtures: the repository root, one cache for heavy lesson artefacts per test session, a free port,
-a PostgreSQL server, and temporary copies of the course."""
+a PostgreSQL server, and temporary copies of the course; and the grouping that lets the lanes run on several
+pytest-xdist workers (`-n 2 --dist loadgroup`, tools/lanes.sh) without building a module's fixtures twice."""
 
 from __future__ import annotations
 
@@ -19,10 +20,43 @@ LAYOUT = CourseLayout.load(ROOT)
 LESSONS = LAYOUT.lessons()
 
 
+# How the lanes share tests among pytest-xdist workers (`-n 2`, tools/lanes.sh): a unit of work goes whole to one
+# worker, so a module- or session-scoped fixture it uses (a JupyterLab server, a hub, a graded class, a trained
+# model) is built once. A unit is a test file, except for the files below.
+SPREAD_FILES = {"test_notebooks_execute.py"}  # independent notebook runs with no shared fixture: a test each
+# files that share one session-scoped fixture across modules: the graded hostile class (tests/e2e/conftest.py)
+SHARED_UNITS = {"test_grading_hostile.py": "graded-class", "test_queue_grading.py": "graded-class"}
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to (see above): its file, its own id, or a unit shared by several files."""
+    path = nodeid.partition("::")[0]
+    name = path.rpartition("/")[2]
+    return nodeid if name in SPREAD_FILES else SHARED_UNITS.get(name, path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's file scheduling with :func:`work_unit` as the unit (its ``xdist_group`` marks do not work
+    under pytest 9, whose node ids they can no longer rewrite)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def course_cache(tmp_path_factory) -> Path:
-    """Every notebook run in the suite shares one course cache, so a lesson's heavy cells run once."""
-    cache = Path(os.environ.get("COURSE_CACHE_DIR") or tmp_path_factory.mktemp("course-cache"))
+    """Every notebook run in the suite shares one course cache, so a lesson's heavy cells run once; under
+    pytest-xdist the workers share it too (entries appear atomically, course/cache.py)."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent  # each worker's basetemp lies in the run's own folder
+    cache = Path(os.environ.get("COURSE_CACHE_DIR") or run_folder / "course-cache")
+    cache.mkdir(parents=True, exist_ok=True)
     os.environ["COURSE_CACHE_DIR"] = str(cache)
     return cache
 
