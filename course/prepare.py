@@ -1,6 +1,7 @@
 """``course prepare``: build, once, every artefact of the course cache that the lessons share and grading reads
-(SmolLM2-135M-Instruct converted from its installed GGUF file to PyTorch, and the tiny models the lessons train
-from data the course generates), so that no student's first run, no grading kernel and no test has to build one.
+(SmolLM2-135M-Instruct converted from its installed GGUF file to PyTorch, lesson 01's table of its replies to
+the lesson's prompts, and the tiny models the lessons train from data the course generates), so that no
+student's first run, no grading kernel and no test has to build one.
 
 Lessons still build what they need on demand at home (``course.cache.cached_folder``), and what a student's own
 code trains (their LoRA runs, their exports) is built where they run it. What this prepares does not depend on
@@ -41,6 +42,12 @@ def _smollm2() -> Path:
     return smollm2.torch_folder()
 
 
+def _smollm2_table() -> Path:
+    from course.lessons.prompting import chat
+
+    return chat.table_folder(chat.honest_strategies())
+
+
 def _routing_demo() -> Path:
     from course.cache import cached_folder
     from course.lessons.moe import training
@@ -70,6 +77,7 @@ def artefacts() -> list[Artefact]:
     """Every shared artefact, in the order they are built (the task model needs the base model)."""
     from course.lessons.finetune.task_model import BASE_NAME, TASK_NAME
     from course.lessons.moe.training import CACHE_NAME as ROUTING_NAME
+    from course.lessons.prompting.chat import honest_strategies, table_name
     from course.lessons.prompting.model import cache_name
     from course.lessons.vision.training import TrainingSettings
     from course.models.smollm2 import CACHE_NAME as SMOLLM2_NAME
@@ -77,6 +85,7 @@ def artefacts() -> list[Artefact]:
     return [
         Artefact(SMOLLM2_NAME, ("01-beyond-the-prompt", "02-small-language-models"), _smollm2),
         Artefact(cache_name(), ("01-beyond-the-prompt", "07-capstone"), _helpdesk_model),
+        Artefact(table_name(honest_strategies()), ("01-beyond-the-prompt",), _smollm2_table),
         Artefact(ROUTING_NAME, ("03-mixture-of-experts",), _routing_demo),
         Artefact(TrainingSettings().cache_name, ("04-multimodality",), _vision_parts),
         Artefact(BASE_NAME, ("05-fine-tuning-and-peft",), _base_model),

@@ -120,11 +120,16 @@ def load_llama(
     """SmolLM2 in llama.cpp, from the GGUF file itself (its Q4_1 weights as stored).
 
     ``n_ctx`` is the context in tokens (the model was trained on up to 8,192; 2,048 keeps the KV cache at 47 MB),
-    ``n_threads`` the CPU threads (None: llama.cpp's default), ``seed`` its sampler's seed, ``verbose`` whether
-    llama.cpp logs to stderr; ``options`` go to ``llama_cpp.Llama`` as they are (``logits_all=True``, ...)."""
+    ``n_threads`` the CPU threads (None: llama.cpp's default), for prompts as for single tokens unless
+    ``n_threads_batch`` says otherwise: llama.cpp's default for prompts is every core, and on a shared machine a
+    thread waiting for a busy core made each prompt 5 to 30 times slower per token; ``seed`` its sampler's seed,
+    ``verbose`` whether llama.cpp logs to stderr; ``options`` go to ``llama_cpp.Llama`` as they are
+    (``logits_all=True``, ...)."""
     path = gguf_path()
     try:
         from llama_cpp import Llama
     except ImportError as error:
         raise ImportError(say("edge.install_llamacpp")) from error
+    if n_threads is not None:
+        options.setdefault("n_threads_batch", n_threads)
     return Llama(str(path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=verbose, **options)

@@ -25,10 +25,12 @@ def bm25_scores(query: Sequence[str], documents: Sequence[Sequence[str]], k1: fl
     For each word ``q`` of the query (a repeated word counts each time), a document with ``f`` occurrences of
     ``q`` and ``length`` words gains ``idf(q) * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avgdl))``, where
     ``avgdl`` is the mean document length and ``idf(q) = ln(1 + (N - n + 0.5) / (n + 0.5))`` with ``N``
-    documents of which ``n`` contain ``q``. When every document is empty, every score is 0.
+    documents of which ``n`` contain ``q``. A word a document does not contain adds nothing to it, even with
+    ``k1 = 0``, where the fraction reads 0/0. No documents give no scores; when every document is empty, every score
+    is 0. ``k1`` must be a finite number >= 0 and ``b`` within [0, 1] (NaN is neither), else ``ValueError``.
     """
-    if k1 < 0 or not 0 <= b <= 1:
-        raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}.")
+    if not (0 <= k1 < math.inf and 0 <= b <= 1):
+        raise ValueError(f"BM25 needs a finite k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}.")
     n_docs = len(documents)
     if n_docs == 0:
         return []
@@ -70,7 +72,8 @@ def _bm25_cases(rng: random.Random) -> list[dict]:
     vocabulary = "refund days plan invoice card crash sync email export templates trial storage".split()
     for _ in range(6):  # random bags of words, with repeats and empty documents
         documents = [rng.choices(vocabulary, k=rng.randint(0, 8)) for _ in range(rng.randint(1, 7))]
-        cases.append(call(rng.choices(vocabulary, k=rng.randint(1, 4)), documents, k1=rng.choice([0.5, 1.2, 2.0])))
+        k1 = rng.choice([0.0, 0.0, 0.5, 1.2, 2.0])  # k1 = 0: a word a document lacks still adds nothing
+        cases.append(call(rng.choices(vocabulary, k=rng.randint(1, 4)), documents, k1=k1))
     return cases
 
 
@@ -79,12 +82,17 @@ _BM25_EDGE = [
     call(["refund"], [["refund", "refund", "days"], ["refund", "plan", "days", "free"], ["invoice"]]),
     call(["crash"], [["crash"], ["crash", "crash", "crash"], ["sync"]], k1=1.2, b=0.0),
     call(["crash"], [["crash"], ["crash", "crash", "crash"]], k1=0.0),
+    call(["crash"], [["crash"], ["sync"], []], k1=0.0),  # absent with k1 = 0: 0/0 in the formula, 0 by the text
+    call(["crash", "sync"], [["crash", "crash"], ["sync"], ["refund"]], k1=0.0, b=1.0),
     call([], [["refund", "days"], ["invoice"]]),
     call(["refund"], []),
     call(["refund"], [[], []]),
     call(["missing"], [["refund"], ["days"]]),
     call(["refund"], [["refund"]], k1=-1.0),
     call(["refund"], [["refund"]], b=1.5),
+    call(["refund"], [["refund"]], k1=math.nan),
+    call(["refund"], [["refund"]], k1=math.inf),
+    call(["refund"], [["refund"]], b=math.nan),
 ]
 
 
@@ -92,11 +100,12 @@ _BM25_EDGE = [
 
 
 def cost_per_1000_requests(prompt: str, answer: str, tokenizer: str, input_rate: float, output_rate: float) -> float:
-    """Dollars for 1,000 requests sending ``prompt`` and getting ``answer``, rates in $ per million tokens."""
+    """Dollars for 1,000 requests sending ``prompt`` and getting ``answer``, rates in $ per million tokens. A rate
+    that is negative, NaN or infinite raises ``ValueError`` (a price must be a finite number >= 0)."""
     from course.text.tokenizers import count_tokens
 
-    if input_rate < 0 or output_rate < 0:
-        raise ValueError("Rates cannot be negative.")
+    if not (0 <= input_rate < math.inf and 0 <= output_rate < math.inf):
+        raise ValueError(f"Rates must be finite and not negative, got {input_rate} and {output_rate}.")
     per_request = (count_tokens(prompt, tokenizer) * input_rate + count_tokens(answer, tokenizer) * output_rate) / 1e6
     return 1000 * per_request
 
@@ -120,6 +129,8 @@ def _cost_cases(rng: random.Random) -> list[dict]:
         rates = [round(rng.uniform(0, 20), 2), round(rng.uniform(0, 60), 2)]
         if index % 8 == 7:
             rates[rng.randrange(2)] = -round(rng.uniform(0.01, 5), 2)  # must raise ValueError
+        elif index % 8 == 3:
+            rates[rng.randrange(2)] = rng.choice([math.nan, math.inf, -math.inf])  # must raise ValueError too
         elif index % 5 == 4:
             rates[rng.randrange(2)] = 0.0
         cases.append(call(prompt, rng.choice(answers), rng.choice(_TOKENIZERS), *rates))
@@ -134,6 +145,10 @@ _COST_EDGE = [
     call(_KOREAN, "", "tekken", 4.0, 1.0),
     call(_KOREAN, "bug", "tekken", -1.0, 1.0),
     call(_KOREAN, "bug", "tekken", 1.0, -0.5),
+    call(_KOREAN, "bug", "tekken", math.nan, 1.0),
+    call(_KOREAN, "bug", "tekken", 1.0, math.inf),
+    call(_KOREAN, "bug", "tekken", -math.inf, 1.0),
+    call("", "", "tekken", math.nan, 0.0),  # no tokens, but still no price: NaN is refused before counting
 ]
 
 
@@ -238,6 +253,15 @@ assert math.isclose(_scores[0], math.log(1 + 1.5 / 1.5) * 1 * 2.5 / (1 + 1.5 * (
 assert _scores[1] == 0, "a document without the query word scores 0"
 _tf = bm25_scores(["crash"], [["crash"], ["crash", "crash", "crash"], ["sync"]], k1=1.2, b=0.0)
 assert _tf[0] < _tf[1] < 3 * _tf[0], "more occurrences score higher, but with diminishing returns"
+assert bm25_scores(["refund"], []) == [], "no documents, no scores"
+assert bm25_scores(["crash"], [["crash"], ["sync"]], k1=0.0)[1] == 0, "an absent word adds nothing, even with k1 = 0"
+for _bad in ({"k1": -1.0}, {"k1": float("nan")}, {"k1": float("inf")}, {"b": 1.5}):
+    try:
+        bm25_scores(["refund"], [["refund"]], **_bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"{_bad} must raise ValueError")
 """
 
 _COST_PER_1000_REQUESTS_TESTS = r"""
@@ -252,12 +276,13 @@ _korean = "노트가 휴대폰과 노트북 사이에서 동기화되지 않아�
 assert abs(cost_per_1000_requests(_korean, "", "tekken", 1.0, 0.0) - 0.016) < 1e-12, "16 Tekken tokens at $1"
 assert abs(cost_per_1000_requests(_korean, "", "mistral-7b-v0.3", 1.0, 0.0) - 0.035) < 1e-12, "use the tokenizer given"
 assert cost_per_1000_requests("", "", "tekken", 2.0, 8.0) == 0, "no tokens cost nothing"
-try:
-    cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, -8.0)
-except ValueError:
-    pass
-else:
-    raise AssertionError("a negative rate must raise ValueError")
+for _bad in (-8.0, float("nan"), float("inf")):
+    try:
+        cost_per_1000_requests(_prompt, _answer, "tekken", 2.0, _bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"a rate of {_bad} must raise ValueError")
 """
 
 _BREAK_EVEN_VOLUME_TESTS = r"""
@@ -275,7 +300,7 @@ EXERCISES = [
         about=(
             "calls your function on inputs it draws itself (Quill's notes and other companies', solved tickets "
             "and questions, random bags of words, repeated and missing words, empty documents, other k1 and b, "
-            "bad parameters) and compares with the reference."
+            "k1 = 0, bad parameters) and compares with the reference."
         ),
         tests=_BM25_SCORES_TESTS,
         reference=bm25_scores,
@@ -289,7 +314,7 @@ EXERCISES = [
         points=2,
         about=(
             "calls your function on inputs it draws itself (the lesson's prompts, passages in several languages, "
-            "both tokenizers, random and negative rates) and compares with the reference."
+            "both tokenizers, random, negative, NaN and infinite rates) and compares with the reference."
         ),
         tests=_COST_PER_1000_REQUESTS_TESTS,
         reference=cost_per_1000_requests,

@@ -10,6 +10,7 @@ Rates are in dollars per million tokens, the unit providers bill in. Every rate,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,8 @@ class Rates:
     output: float
 
     def __post_init__(self) -> None:
-        if self.input < 0 or self.output < 0:
-            raise ValueError(f"Rates cannot be negative (got input={self.input}, output={self.output}).")
+        if not (0 <= self.input < math.inf and 0 <= self.output < math.inf):
+            raise ValueError(f"Rates must be finite and not negative (got input={self.input}, output={self.output}).")
 
     def scaled(self, factor: float) -> Rates:
         return Rates(self.input * factor, self.output * factor)

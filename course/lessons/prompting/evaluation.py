@@ -1,7 +1,7 @@
 """Ways to prompt, measured on the held-out set: accuracy, tokens per request, and what 1,000 requests cost.
 
-Lesson 01 §3 (zero-shot, 3C, few-shot), §4 (RAG and similar examples) and §5 (the quality and cost table);
-the capstone (lesson 07) measures its own pipelines the same way.
+Lesson 01 §3 (zero-shot, 3C, few-shot, and how often a few-shot prompt shows the answer), §4 (RAG and similar
+examples) and §5 (the quality and cost table); the capstone (lesson 07) measures its own pipelines the same way.
 
 Quality is measured on the course's tiny model (``course.lessons.prompting.model``); tokens are counted with a
 real tokenizer (Tekken, Mistral NeMo's), since that is what a hosted model would bill for the same prompt.
@@ -72,6 +72,8 @@ def strategy_label(strategy: str) -> str:
     """A strategy's name (a key of :func:`lesson_strategies`, always English) as the reader's language shows it."""
     if strategy == "zero-shot":
         return say("prompting.zero_shot")
+    if strategy == "all notes":
+        return say("prompting.all_notes")
     for pattern, key in _LABELS.items():
         match = pattern.fullmatch(strategy)
         if match:
@@ -103,14 +105,42 @@ def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list
     return results
 
 
-def dollars_per_1000(prompted: Sequence[Prompted], cost: Callable[..., float], rates) -> float:
+@dataclass(frozen=True)
+class AnswerShown:
+    """How many prompts of one kind show their own answer in a solved example, and how many of those the model
+    got right: whether a strategy *carries* a fact is a count, and whether the model uses it is another."""
+
+    requests: int
+    showing: int
+    right: int
+
+
+def shows_the_answer(prompted: Prompted) -> bool:
+    """Whether one of the prompt's solved examples comes from the same note as its request (the same policy for
+    a question, the same team for a ticket), so that the request's answer is already in the prompt."""
+    return any(e.source == prompted.request.source for e in prompted.examples)
+
+
+def answer_shown(prompted: Sequence[Prompted], measured: Measured, kind: str = "answer") -> AnswerShown:
+    """For the requests of ``kind`` (policy questions by default): how many prompts show the answer in a solved
+    example (:func:`shows_the_answer`), and how many of those ``measured`` (the same prompts, measured) got
+    right. Lesson 01 §3: few-shot examples can carry Quill's policies."""
+    if len(prompted) != len(measured.correct):
+        raise ValueError(f"{len(prompted)} prompts but {len(measured.correct)} measured answers: pass the same set.")
+    picked = [(p, ok) for p, ok in zip(prompted, measured.correct, strict=True) if p.request.kind == kind]
+    showing = [ok for p, ok in picked if shows_the_answer(p)]
+    return AnswerShown(requests=len(picked), showing=len(showing), right=sum(showing))
+
+
+def dollars_per_1000(
+    prompted: Sequence[Prompted], cost: Callable[..., float], rates, render: Callable[[Prompted], str] = prompts.render
+) -> float:
     """Mean cost of 1,000 requests over ``prompted``, each computed by ``cost(prompt, answer, tokenizer,
-    input_rate, output_rate)`` (the lesson's Exercise 2) with the billed tokenizer and ``rates``."""
+    input_rate, output_rate)`` (the lesson's Exercise 2) with the billed tokenizer and ``rates``, on the text
+    ``render`` makes of each prompt (the course's layout; a chat model's messages: ``chat.billed_text``)."""
     if not prompted:
         raise ValueError("dollars_per_1000 needs at least one prompt.")
-    total = sum(
-        cost(prompts.render(p), p.request.answer, BILLED_TOKENIZER, rates.input, rates.output) for p in prompted
-    )
+    total = sum(cost(render(p), p.request.answer, BILLED_TOKENIZER, rates.input, rates.output) for p in prompted)
     return total / len(prompted)
 
 

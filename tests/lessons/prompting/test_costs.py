@@ -25,6 +25,9 @@ def test_bad_rates_are_refused():
         Rates(input=-1, output=1)
     with pytest.raises(ValueError, match="negative"):
         cost_per_1000_requests("x", "y", "tekken", 1.0, -1.0)
+    for bad in [(math.nan, 1.0), (1.0, math.inf)]:
+        with pytest.raises(ValueError, match="finite"):
+            Rates(*bad)
 
 
 def test_example_rates_make_the_small_model_cheaper_and_scaling_multiplies_both():

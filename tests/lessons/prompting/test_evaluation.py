@@ -74,3 +74,39 @@ def test_strategy_names_stay_english_keys_and_are_shown_in_the_readers_language(
     assert e.markdown_table(results, {"zero-shot": 0.5, "3C": 1.25}).startswith("| 전략 |")
     monkeypatch.setenv("COURSE_LANG", "ja")
     assert e.strategy_label("few-shot, 8 random") == "フューショット、ランダム 8 件"
+
+
+def test_few_shot_prompts_can_show_a_policys_answer_and_the_count_says_how_often():
+    """Reviewers found the lesson's old claim false (few-shot examples 'do not carry Quill's policies'): at k = 8,
+    11 of Quill's 12 held-out policy prompts hold a solved question on the same policy. The count is checked
+    against the rendered prompts themselves: the example's question and the request's answer are in the text."""
+    from course.lessons.prompting import prompts as p
+
+    company = h.quill()
+    requests, pool = h.held_out_requests(company), h.solved_examples(company)
+    by_text = {x.text: x for x in pool}
+    for k in (1, 2, 4, 8):
+        prompted = [p.few_shot(x, pool, k) for x in requests]
+        correct = tuple(i % 3 == 0 for i in range(len(prompted)))  # a made-up model's answers
+        shown = e.answer_shown(prompted, e.Measured("x", tuple(x.kind for x in requests), correct, 0.0, 0.0))
+        showing, right = 0, 0
+        for prompt, ok in zip(prompted, correct, strict=True):
+            if prompt.request.kind != "answer":
+                continue
+            text = p.render(prompt)
+            inputs = [line.removeprefix("Input: ") for line in text.splitlines() if line.startswith("Input: ")]
+            same_policy = [by_text[i] for i in inputs[:-1] if by_text[i].topic == prompt.request.topic]
+            assert all(f"Output: {x.answer}" in text and x.answer == prompt.request.answer for x in same_policy)
+            showing += bool(same_policy)
+            right += bool(same_policy) and ok
+        assert shown == e.AnswerShown(requests=12, showing=showing, right=right)
+    assert shown.showing == 11, "at k = 8, 11 of the 12 policy prompts show the answer"
+
+
+def test_answer_shown_needs_the_measurement_of_the_same_prompts():
+    company = h.quill()
+    prompted = [e.prompts.zero_shot(x) for x in h.held_out_requests(company)]
+    with pytest.raises(ValueError, match="same set"):
+        e.answer_shown(prompted, e.Measured("x", ("answer",), (True,), 0.0, 0.0))
+    none_shown = e.answer_shown(prompted, e.Measured("x", tuple(p.request.kind for p in prompted), (True,) * 36, 0, 0))
+    assert none_shown == e.AnswerShown(requests=12, showing=0, right=0), "a zero-shot prompt shows no answer"
