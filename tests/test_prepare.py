@@ -14,6 +14,13 @@ from course.fallback import NotPrepared
 from course.grading.cli import main
 
 
+@pytest.fixture(autouse=True)
+def suite_cache_kept(monkeypatch):
+    """`course prepare --cache` points $COURSE_CACHE_DIR at its folder for the rest of its process; called here, the
+    tests after it in this worker must still read the suite's cache."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", os.environ["COURSE_CACHE_DIR"])
+
+
 @pytest.fixture()
 def two_artefacts(monkeypatch):
     """A registry of two cheap artefacts in place of the lessons' models; the builds it ran."""
