@@ -12,6 +12,7 @@ these artefacts, never builds (``course grade`` prepares what is missing before 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,12 +23,14 @@ from course.cache import cache_root, find
 
 @dataclass(frozen=True)
 class Artefact:
-    """One cached folder the lessons share: its cache name, the lessons that read it, and how to build it
-    (a call that returns its folder, building it through ``cached_folder`` when the cache lacks it)."""
+    """One cached folder the lessons share: its cache name, the lessons that read it, how to build it (a call
+    that returns its folder, building it through ``cached_folder`` when the cache lacks it; a module-level
+    function, so that another process can run it) and the artefacts its build reads (``needs``)."""
 
     name: str
     lessons: tuple[str, ...]
     build: Callable[[], Path]
+    needs: tuple[str, ...] = ()
 
 
 def _helpdesk_model() -> Path:
@@ -74,7 +77,9 @@ def _task_model() -> Path:
 
 
 def artefacts() -> list[Artefact]:
-    """Every shared artefact, in the order they are built (the task model needs the base model)."""
+    """Every shared artefact, longest build first (measured on 2 cores: the SmolLM2 table about 100 s, its
+    conversion and the help-desk model about 70 s each, the rest under 30 s), so that builds running side by
+    side finish together; the task model waits for the base model it is trained from."""
     from course.lessons.finetune.task_model import BASE_NAME, TASK_NAME
     from course.lessons.moe.training import CACHE_NAME as ROUTING_NAME
     from course.lessons.prompting.chat import honest_strategies, table_name
@@ -83,13 +88,15 @@ def artefacts() -> list[Artefact]:
     from course.models.smollm2 import CACHE_NAME as SMOLLM2_NAME
 
     return [
+        Artefact(table_name(honest_strategies()), ("01-beyond-the-prompt",), _smollm2_table),
         Artefact(SMOLLM2_NAME, ("01-beyond-the-prompt", "02-small-language-models"), _smollm2),
         Artefact(cache_name(), ("01-beyond-the-prompt", "07-capstone"), _helpdesk_model),
-        Artefact(table_name(honest_strategies()), ("01-beyond-the-prompt",), _smollm2_table),
+        Artefact(BASE_NAME, ("05-fine-tuning-and-peft",), _base_model),
         Artefact(ROUTING_NAME, ("03-mixture-of-experts",), _routing_demo),
         Artefact(TrainingSettings().cache_name, ("04-multimodality",), _vision_parts),
-        Artefact(BASE_NAME, ("05-fine-tuning-and-peft",), _base_model),
-        Artefact(TASK_NAME, ("05-fine-tuning-and-peft", "06-edge-deployment", "07-capstone"), _task_model),
+        Artefact(
+            TASK_NAME, ("05-fine-tuning-and-peft", "06-edge-deployment", "07-capstone"), _task_model, (BASE_NAME,)
+        ),
     ]
 
 
@@ -133,22 +140,69 @@ def prepare_for_grading(lessons: Iterable[str] | None = None) -> None:
         print(f"course prepare: {prepare(lessons).summary()}", file=sys.stderr)
 
 
-def prepare(lessons: Iterable[str] | None = None, progress: bool = True) -> Prepared:
-    """Build every shared artefact of ``lessons`` (default: all) the course cache lacks; idempotent."""
+def prepare(lessons: Iterable[str] | None = None, progress: bool = True, jobs: int = 1) -> Prepared:
+    """Build every shared artefact of ``lessons`` (default: all) the course cache lacks; idempotent. With
+    ``jobs`` above 1, up to that many builds run at once, each in its own process (a build is mostly one busy
+    core: a training loop or llama.cpp on one thread), an artefact only after those it ``needs``."""
     from tqdm.auto import tqdm
 
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}.")
     wanted = None if lessons is None else set(lessons)
     chosen = [a for a in artefacts() if wanted is None or wanted & set(a.lessons)]
     result = Prepared(cache_root())
     started = time.perf_counter()
-    bar = tqdm(chosen, desc="course prepare", unit="artefact", disable=not progress)
-    for artefact in bar:
-        bar.set_postfix_str(artefact.name)
-        if find(artefact.name) is not None:
-            result.present.append(artefact.name)
-            continue
-        began = time.perf_counter()
-        artefact.build()
-        result.built[artefact.name] = time.perf_counter() - began
+    result.present = [a.name for a in chosen if find(a.name) is not None]
+    to_build = [a for a in chosen if a.name not in result.present]
+    with tqdm(
+        total=len(chosen), initial=len(result.present), desc="course prepare", unit="artefact", disable=not progress
+    ) as bar:
+        if jobs == 1 or len(to_build) < 2:
+            for artefact in to_build:
+                bar.set_postfix_str(artefact.name)
+                result.built[artefact.name] = _timed_build(artefact.build)
+                bar.update()
+        else:
+            _build_side_by_side(to_build, jobs, result, bar)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _timed_build(build: Callable[[], Path]) -> float:
+    began = time.perf_counter()
+    build()
+    return time.perf_counter() - began
+
+
+def _one_thread_each(threads: int) -> None:
+    """In each build process, before anything imports PyTorch: its share of the cores (unless the caller set
+    ``OMP_NUM_THREADS``), since spin-waiting threads on a shared core slow a training loop severalfold."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+def _build_side_by_side(to_build: list[Artefact], jobs: int, result: Prepared, bar) -> None:
+    """Up to ``jobs`` builds at once in fresh processes, in the order of ``to_build``, each once the artefacts
+    it needs among them are built (one it needs that is not among them, its own build reads or builds); the
+    first failure is raised once the builds already running have ended."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    waiting = list(to_build)
+    unbuilt = {a.name for a in to_build}
+    running: dict = {}
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads or patched modules
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_one_thread_each, initargs=(threads,)) as pool:
+        while waiting or running:
+            for artefact in [a for a in waiting if not unbuilt & set(a.needs)][: jobs - len(running)]:
+                waiting.remove(artefact)
+                running[pool.submit(_timed_build, artefact.build)] = artefact.name
+            if not running:
+                raise RuntimeError(f"course prepare: the artefacts' needs form a circle: {sorted(unbuilt)}")
+            bar.set_postfix_str(", ".join(running.values()))
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                result.built[name] = future.result()
+                unbuilt.discard(name)
+                bar.update()

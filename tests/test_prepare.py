@@ -12,6 +12,7 @@ import pytest
 from course import cache, prepare
 from course.fallback import NotPrepared
 from course.grading.cli import main
+from tests import prepare_fakes
 
 
 @pytest.fixture(autouse=True)
@@ -63,20 +64,49 @@ def test_prepare_for_some_lessons_builds_only_what_they_read(two_artefacts, tmp_
 
 
 def test_the_command_fills_the_cache_it_is_given_and_says_what_it_built(two_artefacts, tmp_path, capsys):
-    assert main(["prepare", "--cache", str(tmp_path / "shared")]) == 0
+    assert main(["prepare", "--jobs", "1", "--cache", str(tmp_path / "shared")]) == 0  # fakes live in this process
     said = capsys.readouterr().out
     assert said.startswith("course prepare: built 2 shared artefact(s) into") and str(tmp_path / "shared") in said
-    assert main(["prepare", "--cache", str(tmp_path / "shared")]) == 0
+    assert main(["prepare", "--jobs", "1", "--cache", str(tmp_path / "shared")]) == 0
     assert "already had all 2 shared artefacts" in capsys.readouterr().out
 
 
 def test_a_cache_nobody_can_write_is_one_line_and_a_failed_command(two_artefacts, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path / "no-home-file"))
     (tmp_path / "no-home-file").write_text("")  # neither cache can be created under a file
-    assert main(["prepare", "--cache", str(tmp_path / "no-home-file" / "cache")]) == 2
+    assert main(["prepare", "--jobs", "1", "--cache", str(tmp_path / "no-home-file" / "cache")]) == 2
     said = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert said.startswith("course: error: The course cache (") and said.endswith("to a folder you own.")
     assert str(tmp_path / "no-home-file" / "cache") in said
+
+
+def test_builds_run_side_by_side_in_their_own_processes_each_after_what_it_needs(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(prepare_fakes.MARKS, str(tmp_path / "marks"))
+    monkeypatch.setattr(prepare, "artefacts", prepare_fakes.artefacts)
+    result = prepare.prepare(progress=False, jobs=2)  # a and c wait for each other: one at a time would fail
+    assert set(result.built) == {"fake-a-v1", "fake-b-v1", "fake-c-v1"} and result.present == []
+    assert list(result.built).index("fake-a-v1") < list(result.built).index("fake-b-v1")
+    pids = {name: (tmp_path / "cache" / name / "pid").read_text() for name in result.built}
+    assert pids["fake-a-v1"] != pids["fake-c-v1"] and str(os.getpid()) not in pids.values()
+    again = prepare.prepare(progress=False, jobs=2)
+    assert again.built == {} and sorted(again.present) == sorted(result.built)
+
+
+def test_a_build_that_fails_in_its_process_is_one_line_and_a_failed_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(prepare, "artefacts", prepare_fakes.broken_artefacts)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert main(["prepare", "--jobs", "2", "--cache", str(tmp_path / "cache")]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == "course: error: The fake artefact cannot be built: ask your instructor to run `course prepare`."
+    assert not (tmp_path / "cache" / "fake-broken-v1").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_whole_number_of_at_least_one(jobs, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["prepare", "--jobs", jobs])
+    assert exited.value.code == 2 and "--jobs" in capsys.readouterr().err
 
 
 def test_a_read_only_course_cache_is_read_and_own_builds_go_to_the_personal_cache(tmp_path, monkeypatch):
@@ -132,7 +162,8 @@ def test_smollm2s_conversion_is_prepared_for_lessons_01_and_02_and_a_missing_fil
     assert readers == [("01-beyond-the-prompt", "02-small-language-models")]
     monkeypatch.setitem(sys.modules, smollm2.PACKAGE, None)  # the wheel is not installed
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert main(["prepare", "--lesson", "02-small-language-models", "--cache", str(tmp_path / "cache")]) == 2
+    command = ["prepare", "--jobs", "1", "--lesson", "02-small-language-models", "--cache", str(tmp_path / "cache")]
+    assert main(command) == 2  # in this process, where the wheel is hidden
     said = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert said.startswith("course: error: The SmolLM2-135M-Instruct model file is not installed: run `make venv`")
     assert not (tmp_path / "cache" / smollm2.CACHE_NAME).exists()

@@ -65,7 +65,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         os.environ["COURSE_CACHE_DIR"] = str(Path(args.cache).resolve())
     from ..prepare import prepare
 
-    print(f"course prepare: {prepare(args.lesson).summary()}")
+    print(f"course prepare: {prepare(args.lesson, jobs=args.jobs).summary()}")
 
 
 def _cmd_translations(args: argparse.Namespace) -> None:
@@ -247,6 +247,13 @@ def _whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"cannot be negative: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 
@@ -489,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lesson", action="append", help="only what these lessons read (default: all)")
     p.add_argument("--cache", help="the cache folder to fill (default: $COURSE_CACHE_DIR or ~/.cache/beyond-prompting)")
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="builds run at once, each in its own process (default: this machine's cores, %(default)s)",
+    )
     p.set_defaults(func=_cmd_prepare)
 
     p = sub.add_parser(
