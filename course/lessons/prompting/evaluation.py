@@ -105,6 +105,22 @@ def measure(model, tokenizer, strategies: dict[str, Sequence[Prompted]]) -> list
     return results
 
 
+def cheapest_meeting(
+    results: Sequence[Measured], dollars: dict[str, float], bar: float, kind: str | None = None
+) -> str | None:
+    """The decision rule of lesson 01 §5: of the strategies whose accuracy reaches ``bar`` (on the requests of
+    ``kind``; with ``None``, on every kind measured, the lowest counting), the one with the fewest ``dollars``;
+    ``None`` when no strategy is good enough. §6 applies it again to tickets at the small model's rates, to find
+    what fine-tuning must beat on the same model."""
+
+    def good_enough(r: Measured) -> bool:
+        kinds = [kind] if kind else sorted(set(r.kinds))
+        return min(r.accuracy(k) for k in kinds) >= bar
+
+    good = [r.strategy for r in results if good_enough(r)]
+    return min(good, key=lambda name: dollars[name]) if good else None
+
+
 @dataclass(frozen=True)
 class AnswerShown:
     """How many prompts of one kind show their own answer in a solved example, and how many of those the model

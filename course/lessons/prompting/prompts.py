@@ -24,6 +24,7 @@ examples; **RAG** the instruction, the notes a retriever found for this request,
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 
@@ -68,6 +69,19 @@ def render(prompted: Prompted) -> str:
         [request.constraint] if prompted.constraints else [],
         [(e.text, e.answer) for e in prompted.examples],
     )
+
+
+def shared_start(prompted: Sequence[Prompted]) -> str:
+    """The text that every prompt of ``prompted`` starts with, up to its last whole word: the part a provider's
+    prompt cache could keep and bill again at its discounted rate (lesson 01 §6), since a cache matches a prompt's
+    start exactly, token by token."""
+    if not prompted:
+        raise ValueError("shared_start needs at least one prompt.")
+    texts = [render(p) for p in prompted]
+    start = os.path.commonprefix(texts)
+    if all(text == start for text in texts):
+        return start
+    return start[: max(start.rfind(" "), start.rfind("\n"), 0)]
 
 
 # ---------------------------------------------------------------- the lesson's four strategies

@@ -38,6 +38,19 @@ def test_accuracy_by_kind():
         measured.accuracy("other")
 
 
+def test_the_cheapest_strategy_that_meets_the_bar_on_every_kind_or_on_one():
+    results = [
+        e.Measured("precise", ("route", "answer"), (True, True), 90.0, 1.0),
+        e.Measured("routes-only", ("route", "answer"), (True, False), 20.0, 1.0),
+        e.Measured("cheap", ("route", "answer"), (False, False), 5.0, 1.0),
+    ]
+    dollars = {"precise": 0.9, "routes-only": 0.2, "cheap": 0.05}
+    assert e.cheapest_meeting(results, dollars, 1.0) == "precise", "the lowest kind counts"
+    assert e.cheapest_meeting(results, dollars, 1.0, kind="route") == "routes-only"
+    assert e.cheapest_meeting(results, dollars, 0.0) == "cheap", "a bar of 0 keeps every strategy"
+    assert e.cheapest_meeting(results[2:], dollars, 0.5) is None
+
+
 def test_measuring_an_untrained_model_gives_a_table_and_a_plot():
     import matplotlib.pyplot as plt
 

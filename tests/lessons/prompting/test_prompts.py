@@ -31,3 +31,17 @@ def test_the_four_strategies_carry_what_they_say():
         p.few_shot(question, pool, 99)
     note = company.documents()[-1]
     assert p.render(p.rag(question, [note])).count(note.text) == 1
+
+
+def test_the_shared_start_of_prompts_is_what_a_prompt_cache_could_keep():
+    company = h.quill()
+    tickets = [r for r in h.held_out_requests(company) if r.kind == "route"][:5]
+    three_c = [p.three_c(r, company) for r in tickets]
+    start = p.shared_start(three_c)
+    assert start.startswith(tickets[0].instruction) and "Context:" in start and "Constraints:" in start
+    assert all(p.render(x).startswith(start) for x in three_c) and not any(r.text in start for r in tickets)
+    assert not start.endswith((" ", "\n")) and len(p.render(three_c[0])) > len(start)
+    one = p.shared_start(three_c[:1])
+    assert one == p.render(three_c[0]), "a single prompt is shared whole"
+    with pytest.raises(ValueError):
+        p.shared_start([])
