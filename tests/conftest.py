@@ -1,6 +1,6 @@
 """Shared fixtures: the repository root, one cache for heavy lesson artefacts per test session, a free port,
-a PostgreSQL server, and temporary copies of the course; and the grouping that lets the lanes run on several
-pytest-xdist workers (`-n 2 --dist loadgroup`, tools/lanes.sh) without building a module's fixtures twice."""
+a PostgreSQL server, and temporary copies of the course; and how the lanes share tests among pytest-xdist workers
+(`-n 2`, tools/lanes.sh): without building a module's fixtures twice, the longest units first."""
 
 from __future__ import annotations
 
@@ -28,6 +28,21 @@ SPREAD_FILES = {"test_notebooks_execute.py"}  # independent notebook runs with n
 SHARED_UNITS = {"test_grading_hostile.py": "graded-class", "test_queue_grading.py": "graded-class"}
 
 
+# The units that take minutes, longest first (the slow lane's `--durations=0` on 2 cores, December 2026: the
+# graded class 667 s, the browser tests 505 s, the round trip 482 s, lesson 06's exercises 295 s, the toy model's
+# seeds 166 s, the hub 163 s, the shared gradebook 128 s). They are handed out before every other unit, so the
+# last unit to start is a short one and neither worker waits long for the other at the end of a lane.
+LONGEST_FIRST = (
+    "graded-class",
+    "tests/e2e/test_browser.py",
+    "tests/e2e/test_grading_roundtrip.py",
+    "tests/lessons/edge/test_exercises.py",
+    "tests/lessons/prompting/test_model.py",
+    "tests/e2e/test_hub.py",
+    "tests/e2e/test_postgres_grading.py",
+)
+
+
 def work_unit(nodeid: str) -> str:
     """The unit of work a test belongs to (see above): its file, its own id, or a unit shared by several files."""
     path = nodeid.partition("::")[0]
@@ -35,16 +50,40 @@ def work_unit(nodeid: str) -> str:
     return nodeid if name in SPREAD_FILES else SHARED_UNITS.get(name, path)
 
 
+def longest_first(nodeids: list[str]) -> list[str]:
+    """``nodeids`` with the units of :data:`LONGEST_FIRST` first, in its order, and every other unit after them in
+    collection order; a unit's tests stay together and in their own order."""
+    first_seen = {}
+    for index, nodeid in enumerate(nodeids):
+        first_seen.setdefault(work_unit(nodeid), index)
+
+    def rank(indexed: tuple[int, str]) -> tuple[int, int, int]:
+        index, nodeid = indexed
+        unit = work_unit(nodeid)
+        known = LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+        return known, first_seen[unit], index
+
+    return [nodeid for _, nodeid in sorted(enumerate(nodeids), key=rank)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every worker collects the same order (the scheduler checks), and the scheduler hands out units in it."""
+    order = {nodeid: position for position, nodeid in enumerate(longest_first([item.nodeid for item in items]))}
+    items.sort(key=lambda item: order[item.nodeid])
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's file scheduling with :func:`work_unit` as the unit (its ``xdist_group`` marks do not work
-    under pytest 9, whose node ids they can no longer rewrite)."""
+    under pytest 9, whose node ids they can no longer rewrite), handing units out in collection order (see
+    :func:`longest_first`) rather than by how many tests each holds."""
     from xdist.scheduler import LoadScopeScheduling
 
     class WorkUnitScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
+    config.option.loadscopereorder = False
     return WorkUnitScheduling(config, log)
 
 
