@@ -49,3 +49,23 @@ def test_six_gib_gpu_key_is_what_feasible_says(option, model, precision, kv):
     fits = feasible(load_config(model), precision, 8192, 6, kv)["fits"]
     assert (option in KEY["six-gib-gpu"]) == fits
     assert "6 GiB" in question.prompt and "8,192" in question.prompt
+
+
+def test_translator_plan_key_is_the_lessons_recommendation_and_each_distractor_fails_the_table():
+    from course.lessons.slm import deployment, fit
+
+    question = QUESTIONS["translator-plan"]
+    text = {o.id: o.text for o in question.options}
+    options = deployment.CHALLENGE_OPTIONS
+    needs = deployment.judge(feasible, options, fit.LAPTOP_GPU_GIB)
+    need = dict(zip(options, needs, strict=True))
+    best = deployment.recommend(options, needs, "mistral-nemo-12b")
+    assert KEY["translator-plan"] == ["c"]
+    assert best == deployment.Option("mistral-nemo-12b", "Q4_K_M", "q8_0", embeddings_in_ram=True)
+    assert all(words in text["c"] for words in ("Q4_K_M", "8-bit cache", "embeddings in RAM", "check"))
+    smallest = deployment.Option("mistral-nemo-12b", "Q4_0", "q8_0")  # b: it fits, at a worse perplexity
+    assert "Q4_0" in text["b"] and need[smallest]["fits"]
+    assert smallest.perplexity_increase > best.perplexity_increase
+    assert "Mistral 7B" in text["d"] and need[deployment.Option("mistral-7b", "Q4_K_M")]["fits"]  # d: fits; its claim fails
+    small = deployment.Option("mistral-small", "Q4_K_M", "q8_0")  # e: does not fit at all
+    assert "Mistral Small" in text["e"] and not need[small]["fits"]
