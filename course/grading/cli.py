@@ -128,7 +128,7 @@ def _print_grades(result, started: float) -> None:
 def _cmd_grade(args: argparse.Namespace) -> int:
     from . import sandbox
     from .execute import Limits
-    from .grade import grade, grade_queued
+    from .grade import grade
     from .kernel import unenforced
 
     started = time.perf_counter()
@@ -144,6 +144,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         print(f"warning: not enforced on this machine: {missing}", file=sys.stderr)
     common = {"limits": limits, "seed": args.seed, "new_seed": args.new_seed}
     if args.queue:
+        from .queue.run import grade_queued  # the queue's database packages, only when grading through it
+
         if not args.db_url:
             raise CourseError("--queue needs --db-url postgresql://...: the gradebook every worker shares.")
         if args.workers != 1:

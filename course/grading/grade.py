@@ -23,7 +23,7 @@ from ..cache import cache_root
 from ..prepare import prepare_for_grading, shared_names
 from . import sandbox
 from .checks import build_checks, run_seed
-from .execute import KERNEL_GRACE, Limits, RunSettings
+from .execute import Limits, RunSettings
 from .files import SUBMISSION_SECRET, TIMESTAMP, SubmissionFiles, read_file, read_submission
 from .layout import CourseLayout
 from .nbgrader_runner import CourseError, database_url, finish_nbgrader, start_nbgrader
@@ -124,48 +124,6 @@ def grade(
     isolation = sandbox.isolation()
     unisolated = "" if isolation.available else isolation.reason
     return publish(layout, url, todo, report_dir, graded, failures, unisolated, elapsed, seed)
-
-
-def grade_queued(
-    root: Path,
-    wanted: list[str] | None = None,
-    report_dir: Path | None = None,
-    *,
-    db_url: str,
-    limits: Limits | None = None,
-    seed: int | None = None,
-    new_seed: bool = False,
-    job_seconds: float | None = None,
-    wait: bool = True,
-) -> GradeResult | None:
-    """`course grade --queue`: enqueue a job per submission for `course worker` processes (``course.grading.queue``),
-    wait until all are done, then write feedback, ``grades.csv`` and the report as :func:`grade` does. Without
-    ``wait``, return None once enqueued; running it again adds no job and collects the results.
-
-    ``job_seconds`` (default: the notebook time limit plus ``KERNEL_GRACE``, 5 minutes) is a worker's hard limit
-    for one submission, past which its grading process is stopped."""
-    from .queue import tables
-    from .queue.collect import collect
-    from .queue.collect import wait as wait_for
-    from .queue.enqueue import enqueue
-
-    layout, url, by_lesson = plan(root, wanted, db_url)
-    db = tables.engine(url)
-    tables.require(db)
-    limits = limits or Limits()
-    seed = run_seed(layout, seed, new_seed)
-    started = time.perf_counter()
-    job_seconds = job_seconds or limits.submission_seconds + KERNEL_GRACE
-    enqueued = enqueue(layout, db, url, by_lesson, seed, limits, job_seconds)
-    print(
-        f"run {enqueued.run}: {len(enqueued.keys)} submissions, {enqueued.deferred} put on the queue, "
-        f"{enqueued.done} already done",
-        file=sys.stderr,
-    )
-    if not wait:
-        return None
-    wait_for(db, list(enqueued.keys.values()))
-    return collect(layout, db, url, enqueued.keys, report_dir, seed, time.perf_counter() - started)
 
 
 def plan(root: Path, wanted: list[str] | None, db_url: str | None) -> tuple[CourseLayout, str, dict[str, list[str]]]:

@@ -19,4 +19,5 @@ was graded and holds the graded notebooks until the instructor's process writes 
   of another release refused.
 - ``status``: ``course grade --status``: progress across workers.
 - ``collect``: once every job of a run is done, the graded notebooks, feedback, grades.csv and the report.
+- ``run``: ``course grade --queue`` itself: enqueue, wait, collect.
 """
