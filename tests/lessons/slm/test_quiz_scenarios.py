@@ -66,6 +66,7 @@ def test_translator_plan_key_is_the_lessons_recommendation_and_each_distractor_f
     smallest = deployment.Option("mistral-nemo-12b", "Q4_0", "q8_0")  # b: it fits, at a worse perplexity
     assert "Q4_0" in text["b"] and need[smallest]["fits"]
     assert smallest.perplexity_increase > best.perplexity_increase
-    assert "Mistral 7B" in text["d"] and need[deployment.Option("mistral-7b", "Q4_K_M")]["fits"]  # d: fits; its claim fails
+    seven = deployment.Option("mistral-7b", "Q4_K_M")  # d: it fits; its claim about quality is what fails
+    assert "Mistral 7B" in text["d"] and need[seven]["fits"]
     small = deployment.Option("mistral-small", "Q4_K_M", "q8_0")  # e: does not fit at all
     assert "Mistral Small" in text["e"] and not need[small]["fits"]
